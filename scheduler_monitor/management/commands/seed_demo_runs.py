@@ -1,0 +1,70 @@
+import random
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from scheduler_monitor import services
+from scheduler_monitor.models import JobRun, RunStatus, RunTrigger
+from scheduler_monitor.recording import FinishedRun, write_finished_runs
+from scheduler_monitor.registry import load_declarations
+
+MAX_DAYS = 90
+RUNS_PER_HOUR = 2
+
+
+class Command(BaseCommand):
+    help = "Write a realistic run history for the declared jobs through the recording code."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=7, help="days of history (1-90)")
+        parser.add_argument("--seed", type=int, default=None, help="random seed")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when runs are already stored"
+        )
+
+    def handle(self, *args, days, seed, if_empty, **options):
+        if not 1 <= days <= MAX_DAYS:
+            raise CommandError(f"--days must be between 1 and {MAX_DAYS}, got {days}")
+        specs = load_declarations()
+        if not specs:
+            raise CommandError("No jobs are declared: set SCHEDULER_MONITOR['JOB_MODULES']")
+        if if_empty and JobRun.objects.exists():
+            self.stdout.write("Runs already stored; nothing seeded.")
+            return
+        services.job_definitions_sync(specs=specs)
+        rng = random.Random(seed)
+        records = []
+        for spec in specs:
+            records.extend(self.history_of(spec.job_id, days, rng))
+        written = write_finished_runs(records)
+        self.stdout.write(f"Seeded {written} runs of {len(specs)} jobs over {days} day(s).")
+
+    def history_of(self, job_id: str, days: int, rng: random.Random) -> list[FinishedRun]:
+        """Runs every ~30 minutes: log-normal durations, a job-specific failure rate."""
+        profile = random.Random(job_id)
+        typical_ms = profile.choice([80, 150, 300, 600, 1200, 2500])
+        failure_rate = profile.choice([0.0, 0.01, 0.02, 0.05, 0.1])
+        now = timezone.now()
+        start = now - timedelta(days=days)
+        step = timedelta(minutes=60 / RUNS_PER_HOUR)
+        at = start + timedelta(seconds=profile.uniform(0, step.total_seconds()))
+        records = []
+        while at < now - step:
+            duration_ms = typical_ms * rng.lognormvariate(0, 0.4)
+            failed = rng.random() < failure_rate
+            records.append(
+                FinishedRun(
+                    job_id=job_id,
+                    status=RunStatus.FAILURE if failed else RunStatus.SUCCESS,
+                    trigger=RunTrigger.SCHEDULED,
+                    scheduled_at=at,
+                    started_at=at,
+                    finished_at=at + timedelta(milliseconds=duration_ms),
+                    duration_ms=duration_ms,
+                    error="DemoJobError: upstream returned HTTP 503" if failed else "",
+                    hostname="seed",
+                )
+            )
+            at += step
+        return records

@@ -1,0 +1,144 @@
+"""What is stored: declared jobs with their counters, every run, scheduler instances, triggers."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("running")
+    SUCCESS = "success", _("success")
+    FAILURE = "failure", _("failure")
+    MISSED = "missed", _("missed")
+    SKIPPED = "skipped", _("skipped (max instances)")
+    ABANDONED = "abandoned", _("abandoned")
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")
+    MANUAL = "manual", _("manual")
+
+
+# Statuses that end with a duration measured by the recording wrapper.
+TIMED_STATUSES = (RunStatus.SUCCESS, RunStatus.FAILURE)
+# Statuses counted by ``JobDefinition.failure_count``.
+FAILED_STATUSES = (RunStatus.FAILURE, RunStatus.ABANDONED)
+
+
+class JobDefinition(models.Model):
+    job_id = models.CharField(_("job id"), max_length=191, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.CharField(_("owner"), max_length=200, blank=True)
+    category = models.CharField(_("category"), max_length=200, blank=True, db_index=True)
+    description = models.TextField(_("description"), blank=True)
+    callable_path = models.CharField(_("callable"), max_length=300, blank=True)
+    schedule = models.CharField(_("schedule"), max_length=200, blank=True)
+    paused = models.BooleanField(_("paused"), default=False)
+    removed = models.BooleanField(
+        _("removed"), default=False, help_text=_("No longer declared; history is kept.")
+    )
+    # Monotonic counters: pruning runs never lowers them (Prometheus counters rely on it).
+    success_count = models.BigIntegerField(_("successes"), default=0)
+    failure_count = models.BigIntegerField(_("failures"), default=0)
+    missed_count = models.BigIntegerField(_("missed"), default=0)
+    skipped_count = models.BigIntegerField(_("skipped"), default=0)
+    duration_sum_ms = models.FloatField(_("total duration (ms)"), default=0.0)
+    last_status = models.CharField(
+        _("last status"), max_length=16, choices=RunStatus.choices, blank=True
+    )
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_duration_ms = models.FloatField(_("last duration (ms)"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "job_id"]
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        permissions = [("trigger_job", _("Can trigger a job run"))]
+
+    def __str__(self):
+        return f"{self.name} ({self.job_id})"
+
+    @property
+    def total_runs(self) -> int:
+        return self.success_count + self.failure_count
+
+
+class JobRun(models.Model):
+    job = models.ForeignKey(JobDefinition, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices)
+    trigger = models.CharField(
+        _("trigger"), max_length=16, choices=RunTrigger.choices, default=RunTrigger.SCHEDULED
+    )
+    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    duration_ms = models.FloatField(_("duration (ms)"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    traceback = models.TextField(_("traceback"), blank=True)
+    measurements = models.JSONField(_("measurements"), default=dict, blank=True)
+    hostname = models.CharField(_("host"), max_length=255, blank=True)
+    pid = models.IntegerField(_("pid"), null=True, blank=True)
+    # When the finished record reached the database; windows in other processes top up
+    # by it, so a record written late (after a database outage) is still picked up.
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
+        indexes = [
+            models.Index(fields=["job", "started_at"], name="sm_run_job_started"),
+            models.Index(fields=["status", "started_at"], name="sm_run_status_started"),
+            models.Index(fields=["recorded_at"], name="sm_run_recorded"),
+        ]
+
+    def __str__(self):
+        return f"{self.job_id} {self.status} @ {self.started_at or self.scheduled_at}"
+
+
+class SchedulerInstance(models.Model):
+    hostname = models.CharField(_("host"), max_length=255)
+    pid = models.IntegerField(_("pid"))
+    started_at = models.DateTimeField(_("started at"))
+    heartbeat_at = models.DateTimeField(_("last heartbeat"))
+    stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-heartbeat_at"]
+        verbose_name = _("scheduler instance")
+        verbose_name_plural = _("scheduler instances")
+
+    def __str__(self):
+        return f"{self.hostname}:{self.pid}"
+
+
+class TriggerStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class TriggerRequest(models.Model):
+    job = models.ForeignKey(JobDefinition, on_delete=models.CASCADE, related_name="triggers")
+    status = models.CharField(
+        max_length=16, choices=TriggerStatus.choices, default=TriggerStatus.PENDING
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.CharField(max_length=150, blank=True)
+    allow_concurrent = models.BooleanField(default=False)
+    picked_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(
+        JobRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["status", "requested_at"], name="sm_trigger_status")]
+
+    def __str__(self):
+        return f"trigger {self.pk} of {self.job_id} ({self.status})"

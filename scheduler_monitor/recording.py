@@ -1,0 +1,409 @@
+"""The write path: run a job, time it, store the run, bump counters, feed the window.
+
+Recording never breaks a job. If the database cannot be written, the finished record waits
+in a bounded in-memory buffer and is written when the database is back.
+"""
+
+import contextvars
+import logging
+import os
+import socket
+import threading
+import time
+import traceback as traceback_module
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import DatabaseError, InterfaceError, close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from scheduler_monitor import conf
+from scheduler_monitor.models import (
+    FAILED_STATUSES,
+    TIMED_STATUSES,
+    JobDefinition,
+    JobRun,
+    RunStatus,
+    RunTrigger,
+)
+from scheduler_monitor.window import get_window
+
+logger = logging.getLogger(__name__)
+
+HOSTNAME = socket.gethostname()
+DB_ERRORS = (DatabaseError, InterfaceError)
+
+_current_measurements: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "scheduler_monitor_measurements", default=None
+)
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """Everything needed to write one finished (or never started) run."""
+
+    job_id: str
+    status: str
+    trigger: str = RunTrigger.SCHEDULED
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    error: str = ""
+    traceback: str = ""
+    measurements: dict = field(default_factory=dict)
+    hostname: str = HOSTNAME
+    pid: int | None = None
+    run_id: int | None = None
+
+
+def truncate(text: str, limit: int) -> str:
+    """Keep at most ``limit`` characters: the head and the tail, with a marker between."""
+    if len(text) <= limit:
+        return text
+    marker = f"\n... [{len(text) - limit} characters truncated] ...\n"
+    keep = max(limit - len(marker), 0)
+    head = keep // 2
+    return text[:head] + marker + text[len(text) - (keep - head) :]
+
+
+def record_measurement(name: str, value: float) -> None:
+    """Attach a named measurement (e.g. a gateway's response time in ms) to the current run."""
+    measurements = _current_measurements.get()
+    if measurements is None:
+        raise RuntimeError("record_measurement() called outside a monitored job run")
+    measurements[str(name)[:100]] = float(value)
+
+
+class RecordBuffer:
+    """Finished records the database refused, written later in order; bounded."""
+
+    def __init__(self, maxlen: int):
+        self._pending: deque[FinishedRun] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def push(self, record: FinishedRun) -> None:
+        with self._lock:
+            if len(self._pending) == self._pending.maxlen:
+                self.dropped += 1
+                logger.error(
+                    "Run record buffer full (%s records): dropping the oldest; %s dropped so far",
+                    self._pending.maxlen,
+                    self.dropped,
+                )
+            self._pending.append(record)
+
+    def flush(self, write: Callable[[FinishedRun], None]) -> int:
+        """Write buffered records oldest first; stop at the first database error."""
+        written = 0
+        with self._lock:
+            while self._pending:
+                record = self._pending[0]
+                try:
+                    write(record)
+                except DB_ERRORS as exc:
+                    _discard_broken_connection()
+                    logger.warning("Database still unavailable (%s); %s buffered", exc, len(self))
+                    break
+                self._pending.popleft()
+                written += 1
+        if written:
+            logger.info("Wrote %s buffered run records", written)
+        return written
+
+
+def _discard_broken_connection() -> None:
+    """Close this thread's connection so the next attempt opens a fresh one."""
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - a broken connection may fail to close too
+        logger.debug("Closing a broken connection failed", exc_info=True)
+
+
+class Recorder:
+    """Runs jobs through the recording path; one per process (``recorder`` below)."""
+
+    def __init__(self):
+        self.buffer = RecordBuffer(conf.get("RECORD_BUFFER_SIZE"))
+        self._job_pks: dict[str, int] = {}
+        self._active = 0
+        self._active_runs: set[int] = set()
+        self._idle = threading.Condition()
+
+    # -- jobs ---------------------------------------------------------------------------
+    def _job_pk(self, job_id: str) -> int:
+        pk = self._job_pks.get(job_id)
+        if pk is None:
+            job, _ = JobDefinition.objects.get_or_create(job_id=job_id, defaults={"name": job_id})
+            pk = self._job_pks[job_id] = job.pk
+        return pk
+
+    def forget_jobs(self) -> None:
+        self._job_pks.clear()
+
+    # -- in-flight runs -------------------------------------------------------------------
+    @property
+    def active_count(self) -> int:
+        return self._active
+
+    def active_run_ids(self) -> set[int]:
+        with self._idle:
+            return set(self._active_runs)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no job is running here; return False if the timeout passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout=timeout)
+
+    # -- the write path -------------------------------------------------------------------
+    def execute(
+        self,
+        job_id: str,
+        func: Callable[[], object],
+        *,
+        trigger: str = RunTrigger.SCHEDULED,
+        scheduled_at: datetime | None = None,
+        on_start: Callable[[int | None], None] | None = None,
+    ) -> FinishedRun:
+        """Run ``func`` as one recorded run of ``job_id`` and return what was recorded."""
+        close_old_connections()
+        self.flush()
+        started_at = timezone.now()
+        run_id = self._insert_running(job_id, trigger, scheduled_at, started_at)
+        with self._idle:
+            self._active += 1
+            if run_id is not None:
+                self._active_runs.add(run_id)
+        measurements: dict = {}
+        token = _current_measurements.set(measurements)
+        error = tb = ""
+        status = RunStatus.SUCCESS
+        escaping: BaseException | None = None
+        t0 = time.perf_counter()
+        try:
+            if on_start is not None:
+                on_start(run_id)
+            func()
+        except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised if not an Exception
+            status = RunStatus.FAILURE
+            error = truncate(f"{type(exc).__name__}: {exc}", conf.get("ERROR_TEXT_LIMIT"))
+            tb = truncate(traceback_module.format_exc(), conf.get("TRACEBACK_LIMIT"))
+            if not isinstance(exc, Exception):
+                escaping = exc
+            else:
+                logger.warning("Job %s failed: %s", job_id, error.splitlines()[0][:500])
+        finally:
+            duration_ms = (time.perf_counter() - t0) * 1000.0
+            _current_measurements.reset(token)
+        record = FinishedRun(
+            job_id=job_id,
+            status=status,
+            trigger=trigger,
+            scheduled_at=scheduled_at,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            duration_ms=duration_ms,
+            error=error,
+            traceback=tb,
+            measurements=measurements,
+            pid=os.getpid(),
+            run_id=run_id,
+        )
+        try:
+            self.save(record)
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._active_runs.discard(run_id)
+                self._idle.notify_all()
+        if escaping is not None:
+            raise escaping
+        return record
+
+    def record_unstarted(self, job_id: str, status: str, scheduled_at: datetime | None) -> None:
+        """Record a run APScheduler never started (missed, or skipped at max instances)."""
+        self.save(
+            FinishedRun(
+                job_id=job_id,
+                status=status,
+                scheduled_at=scheduled_at,
+                finished_at=timezone.now(),
+                pid=os.getpid(),
+            )
+        )
+
+    def save(self, record: FinishedRun) -> None:
+        """Write a finished record now, or buffer it if the database refuses."""
+        try:
+            self.flush()
+            self.write(record)
+        except DB_ERRORS as exc:
+            _discard_broken_connection()
+            logger.warning("Could not record run of %s (%s); buffered", record.job_id, exc)
+            self.buffer.push(record)
+
+    def flush(self) -> int:
+        """Write what the buffer holds; return how many records were written."""
+        if not len(self.buffer):
+            return 0
+        return self.buffer.flush(self.write)
+
+    def _insert_running(self, job_id, trigger, scheduled_at, started_at) -> int | None:
+        try:
+            run = JobRun.objects.create(
+                job_id=self._job_pk(job_id),
+                status=RunStatus.RUNNING,
+                trigger=trigger,
+                scheduled_at=scheduled_at,
+                started_at=started_at,
+                hostname=HOSTNAME,
+                pid=os.getpid(),
+            )
+        except DB_ERRORS as exc:
+            _discard_broken_connection()
+            logger.warning("Could not insert running row for %s (%s)", job_id, exc)
+            return None
+        return run.pk
+
+    def write(self, record: FinishedRun) -> int | None:
+        """Store one finished record and its counters in one transaction; return the run id."""
+        recorded_at = timezone.now()
+        job_pk = self._job_pk(record.job_id)
+        fields = {
+            "status": record.status,
+            "finished_at": record.finished_at,
+            "duration_ms": record.duration_ms,
+            "error": record.error,
+            "traceback": record.traceback,
+            "measurements": record.measurements,
+            "recorded_at": recorded_at,
+        }
+        with transaction.atomic():
+            run_id = record.run_id
+            if run_id is not None:
+                # Conditional: a row another instance already marked abandoned stays so,
+                # and a retried write never counts twice.
+                updated = JobRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+                    **fields
+                )
+                if not updated:
+                    return None
+            else:
+                run_id = JobRun.objects.create(
+                    job_id=job_pk,
+                    trigger=record.trigger,
+                    scheduled_at=record.scheduled_at,
+                    started_at=record.started_at,
+                    hostname=record.hostname,
+                    pid=record.pid,
+                    **fields,
+                ).pk
+            JobDefinition.objects.filter(pk=job_pk).update(**counter_updates(record))
+        if record.status in TIMED_STATUSES and record.duration_ms is not None:
+            get_window().note_recorded(run_id, record.job_id, record.duration_ms, recorded_at)
+        return run_id
+
+
+def counter_updates(record: FinishedRun) -> dict:
+    """Return the ``update()`` kwargs that count one finished record on its job."""
+    if record.status == RunStatus.MISSED:
+        return {"missed_count": F("missed_count") + 1}
+    if record.status == RunStatus.SKIPPED:
+        return {"skipped_count": F("skipped_count") + 1}
+    updates = {
+        "last_status": record.status,
+        "last_run_at": record.started_at or record.finished_at,
+        "last_duration_ms": record.duration_ms,
+        "last_error": record.error,
+    }
+    if record.status in FAILED_STATUSES:
+        updates["failure_count"] = F("failure_count") + 1
+    else:
+        updates["success_count"] = F("success_count") + 1
+    if record.duration_ms is not None:
+        updates["duration_sum_ms"] = F("duration_sum_ms") + record.duration_ms
+    return updates
+
+
+recorder = Recorder()
+
+
+def reset_recorder() -> Recorder:
+    """Replace this process's recorder (tests, and after settings change)."""
+    global recorder
+    recorder = Recorder()
+    return recorder
+
+
+def get_recorder() -> Recorder:
+    return recorder
+
+
+def write_finished_runs(records: list[FinishedRun]) -> int:
+    """Store many finished records at once (history import), counters included; return count.
+
+    Same rows and counters as ``Recorder.write`` one by one, in one transaction.
+    """
+    if not records:
+        return 0
+    rec = get_recorder()
+    recorded_at = timezone.now()
+    rows = [
+        JobRun(
+            job_id=rec._job_pk(r.job_id),
+            status=r.status,
+            trigger=r.trigger,
+            scheduled_at=r.scheduled_at,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            duration_ms=r.duration_ms,
+            error=r.error,
+            traceback=r.traceback,
+            measurements=r.measurements,
+            hostname=r.hostname,
+            pid=r.pid,
+            recorded_at=recorded_at,
+        )
+        for r in records
+    ]
+    by_job: dict[str, list[FinishedRun]] = {}
+    for record in records:
+        by_job.setdefault(record.job_id, []).append(record)
+    with transaction.atomic():
+        JobRun.objects.bulk_create(rows, batch_size=1000)
+        for job_id, job_records in by_job.items():
+            JobDefinition.objects.filter(pk=rec._job_pk(job_id)).update(
+                **bulk_counter_updates(job_records)
+            )
+    # Rows may lack ids on some backends: let the window re-read them from the database.
+    from scheduler_monitor.window import reset_window
+
+    reset_window()
+    return len(rows)
+
+
+def bulk_counter_updates(records: list[FinishedRun]) -> dict:
+    """Return the ``update()`` kwargs that count many finished records of one job."""
+    executed = [r for r in records if r.status not in (RunStatus.MISSED, RunStatus.SKIPPED)]
+    failures = sum(1 for r in executed if r.status in FAILED_STATUSES)
+    updates = {
+        "success_count": F("success_count") + (len(executed) - failures),
+        "failure_count": F("failure_count") + failures,
+        "missed_count": F("missed_count") + sum(1 for r in records if r.status == RunStatus.MISSED),
+        "skipped_count": F("skipped_count")
+        + sum(1 for r in records if r.status == RunStatus.SKIPPED),
+        "duration_sum_ms": F("duration_sum_ms")
+        + sum(r.duration_ms for r in executed if r.duration_ms is not None),
+    }
+    if executed:
+        latest = max(executed, key=lambda r: r.started_at or r.finished_at)
+        last = counter_updates(latest)
+        updates.update({k: v for k, v in last.items() if k.startswith("last_")})
+    return updates

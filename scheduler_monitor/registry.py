@@ -1,0 +1,183 @@
+"""How a project declares a monitored job: id, name, owner, category, schedule, callable.
+
+    from scheduler_monitor.registry import monitored_job
+
+    @monitored_job("calculate_project_health", name="计算项目健康度",
+                   owner="Backend Platform", category="Project Health", seconds=60)
+    def calculate_project_health():
+        ...
+
+Declarations live in the modules listed in ``SCHEDULER_MONITOR["JOB_MODULES"]``.
+"""
+
+import importlib
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from django.core.exceptions import ImproperlyConfigured
+
+from scheduler_monitor import conf
+
+JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,191}$")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One declared job."""
+
+    job_id: str
+    name: str
+    func: Callable[[], object]
+    owner: str = ""
+    category: str = ""
+    description: str = ""
+    interval_seconds: float | None = None
+    cron: str | None = None
+    max_instances: int = 1
+    kwargs: dict = field(default_factory=dict)
+
+    @property
+    def callable_path(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
+
+    @property
+    def schedule(self) -> str:
+        """Describe the schedule for people: ``every 30s`` or ``cron */5 * * * *``."""
+        if self.cron:
+            return f"cron {self.cron}"
+        return f"every {format_seconds(self.interval_seconds)}"
+
+    def build_trigger(self, timezone=None) -> BaseTrigger:
+        """Return the APScheduler trigger of this schedule."""
+        if self.cron:
+            return CronTrigger.from_crontab(self.cron, timezone=timezone)
+        return IntervalTrigger(seconds=self.interval_seconds, timezone=timezone)
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = float(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+class JobRegistry:
+    """The declared jobs of this process, by job id."""
+
+    def __init__(self):
+        self._specs: dict[str, JobSpec] = {}
+        self._lock = threading.Lock()
+
+    def register(self, spec: JobSpec) -> JobSpec:
+        validate_spec(spec)
+        with self._lock:
+            existing = self._specs.get(spec.job_id)
+            if existing is not None and existing.callable_path != spec.callable_path:
+                raise ImproperlyConfigured(
+                    f"Job id {spec.job_id!r} is declared twice "
+                    f"({existing.callable_path} and {spec.callable_path})"
+                )
+            self._specs[spec.job_id] = spec
+        return spec
+
+    def unregister(self, job_id: str) -> None:
+        with self._lock:
+            self._specs.pop(job_id, None)
+
+    def get(self, job_id: str) -> JobSpec | None:
+        with self._lock:
+            return self._specs.get(job_id)
+
+    def all(self) -> list[JobSpec]:
+        with self._lock:
+            return sorted(self._specs.values(), key=lambda s: s.job_id)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._specs.clear()
+
+
+def validate_spec(spec: JobSpec) -> None:
+    """Refuse a declaration that the scheduler could not run, naming the job."""
+    if not JOB_ID_PATTERN.match(spec.job_id or ""):
+        raise ImproperlyConfigured(
+            f"Job id {spec.job_id!r} must be 1-191 letters, digits or _ . : -"
+        )
+    if not callable(spec.func):
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: func is not callable")
+    if bool(spec.cron) == (spec.interval_seconds is not None):
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: give exactly one of cron or seconds")
+    if spec.interval_seconds is not None and not spec.interval_seconds > 0:
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: seconds must be positive")
+    if spec.cron:
+        try:
+            CronTrigger.from_crontab(spec.cron)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"Job {spec.job_id!r}: bad cron {spec.cron!r}: {exc}"
+            ) from exc
+    if spec.max_instances < 1:
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: max_instances must be at least 1")
+
+
+registry = JobRegistry()
+
+
+def first_doc_line(func) -> str:
+    lines = (func.__doc__ or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def monitored_job(
+    job_id: str,
+    *,
+    name: str | None = None,
+    owner: str = "",
+    category: str = "",
+    description: str = "",
+    seconds: float | None = None,
+    cron: str | None = None,
+    max_instances: int = 1,
+    **kwargs,
+):
+    """Declare the decorated function as a monitored job and return it unchanged."""
+
+    def decorator(func):
+        registry.register(
+            JobSpec(
+                job_id=job_id,
+                name=name or job_id,
+                func=func,
+                owner=owner,
+                category=category,
+                description=description or first_doc_line(func),
+                interval_seconds=seconds,
+                cron=cron,
+                max_instances=max_instances,
+                kwargs=kwargs,
+            )
+        )
+        return func
+
+    return decorator
+
+
+def load_declarations() -> list[JobSpec]:
+    """Import every module in ``JOB_MODULES`` and return the declared jobs."""
+    for module in conf.get("JOB_MODULES"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f"SCHEDULER_MONITOR['JOB_MODULES'] lists {module!r}, which cannot be imported: "
+                f"{exc}"
+            ) from exc
+    return registry.all()

@@ -1,0 +1,228 @@
+"""The scheduler process: APScheduler + DjangoJobStore, heartbeat, triggers, clean shutdown.
+
+Started by ``manage.py runapscheduler``; never inside web workers, where every worker
+would run every job.
+"""
+
+import contextlib
+import logging
+import threading
+import zlib
+from datetime import UTC, timedelta
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from django_apscheduler.jobstores import DjangoJobStore
+from django_apscheduler.models import DjangoJobExecution
+
+from scheduler_monitor import conf, services
+from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
+from scheduler_monitor.recording import DB_ERRORS, get_recorder
+from scheduler_monitor.registry import load_declarations, registry
+
+logger = logging.getLogger(__name__)
+
+MANUAL_STORE = "manual"
+FIRST_RUN_SPREAD_SECONDS = 10
+
+
+def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_id=None):
+    """Run one declared job through the recording path (the job store's stored callable)."""
+    spec = registry.get(job_id)
+    if spec is None:
+        load_declarations()
+        spec = registry.get(job_id)
+    if spec is None:
+        logger.error("Job %s is not declared any more; not running it", job_id)
+        if request_id is not None:
+            services.trigger_request_finish(
+                request_id=request_id, succeeded=False, error="Job is not declared"
+            )
+        return
+
+    def link(run_id):
+        if request_id is not None:
+            services.trigger_request_link_run(request_id=request_id, run_id=run_id)
+
+    record = get_recorder().execute(
+        job_id,
+        lambda: spec.func(**spec.kwargs),
+        trigger=trigger,
+        scheduled_at=timezone.now() if trigger == RunTrigger.MANUAL else None,
+        on_start=link,
+    )
+    if request_id is not None:
+        services.trigger_request_finish(
+            request_id=request_id,
+            succeeded=record.status == RunStatus.SUCCESS,
+            error=record.error,
+        )
+
+
+class SchedulerProcess:
+    """One running scheduler: builds APScheduler, keeps the heartbeat, stops cleanly."""
+
+    def __init__(self):
+        self.scheduler = BlockingScheduler(
+            jobstores={"default": DjangoJobStore(), MANUAL_STORE: MemoryJobStore()},
+            executors={"default": ThreadPoolExecutor(conf.get("EXECUTOR_THREADS"))},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": conf.get("MISFIRE_GRACE_TIME"),
+            },
+            timezone=settings.TIME_ZONE,
+        )
+        self.instance = None
+        self._stop = threading.Event()
+        self._maintenance: threading.Thread | None = None
+        self._last_log_prune = 0.0
+
+    # -- start ----------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Sync declarations, register the jobs, record this instance, abandon orphans."""
+        specs = load_declarations()
+        services.job_definitions_sync(specs=specs)
+        get_recorder().forget_jobs()
+        self.instance = services.scheduler_instance_start()
+        services.job_runs_abandon_orphans(current=self.instance)
+        paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
+        for spec in specs:
+            self._add_job(spec, paused=spec.job_id in paused)
+        self._remove_undeclared({spec.job_id for spec in specs})
+        self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        logger.info("Scheduler %s prepared %s job(s)", self.instance, len(specs))
+
+    def _add_job(self, spec, *, paused: bool) -> None:
+        extra = {}
+        if spec.interval_seconds:
+            # Stagger first runs over the first seconds instead of one full interval later,
+            # so a restart does not leave a gap as long as the longest interval.
+            spread = min(spec.interval_seconds, FIRST_RUN_SPREAD_SECONDS)
+            offset = zlib.crc32(spec.job_id.encode()) % 1000 / 1000 * spread
+            extra["next_run_time"] = timezone.now() + timedelta(seconds=offset)
+        job = self.scheduler.add_job(
+            run_monitored_job,
+            trigger=spec.build_trigger(timezone=settings.TIME_ZONE),
+            args=[spec.job_id],
+            id=spec.job_id,
+            name=spec.name,
+            max_instances=spec.max_instances,
+            replace_existing=True,
+            **extra,
+        )
+        if paused:
+            job.pause()
+
+    def _remove_undeclared(self, declared: set[str]) -> None:
+        removed = JobDefinition.objects.filter(removed=True).values_list("job_id", flat=True)
+        for job_id in removed:
+            if job_id in declared:
+                continue
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(job_id, jobstore="default")
+
+    def run(self) -> None:
+        """Run until ``stop()``; then wait for running jobs and record the stop."""
+        self._maintenance = threading.Thread(
+            target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
+        )
+        self._maintenance.start()
+        try:
+            self.scheduler.start()  # blocks until shutdown
+        finally:
+            self._finish()
+
+    def stop(self) -> None:
+        """Ask the scheduler to stop (safe from a signal handler)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        logger.info("Scheduler stopping: no new runs will start")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def _finish(self) -> None:
+        self._stop.set()
+        recorder = get_recorder()
+        timeout = conf.get("SHUTDOWN_TIMEOUT")
+        if not recorder.wait_idle(timeout):
+            logger.warning("Jobs still running after %ss; marking them abandoned", timeout)
+            services.job_runs_abandon(
+                runs=self._own_running_runs(recorder.active_run_ids()),
+                reason=f"Scheduler stopped; the run did not finish within {timeout}s",
+            )
+        if self._maintenance is not None:
+            self._maintenance.join(timeout=5)
+        close_old_connections()
+        recorder.flush()
+        if len(recorder.buffer):
+            logger.error("%s run record(s) could not be written at stop", len(recorder.buffer))
+        if self.instance is not None:
+            services.scheduler_instance_stop(instance=self.instance)
+        logger.info("Scheduler stopped")
+
+    @staticmethod
+    def _own_running_runs(run_ids):
+        from scheduler_monitor.models import JobRun
+
+        return JobRun.objects.filter(pk__in=run_ids)
+
+    # -- events ---------------------------------------------------------------------------
+    def _on_not_run(self, event: JobEvent) -> None:
+        if event.jobstore == MANUAL_STORE:
+            return
+        status = RunStatus.MISSED if event.code == EVENT_JOB_MISSED else RunStatus.SKIPPED
+        scheduled = event.scheduled_run_time
+        if scheduled is not None:
+            scheduled = scheduled.astimezone(UTC)
+        get_recorder().record_unstarted(event.job_id, status, scheduled)
+
+    # -- the maintenance thread -------------------------------------------------------------
+    def _maintenance_loop(self) -> None:
+        """Heartbeat, trigger pick-up, buffer flush and log pruning, every few seconds."""
+        interval = min(conf.get("HEARTBEAT_INTERVAL"), conf.get("TRIGGER_POLL_INTERVAL"))
+        last_heartbeat = 0.0
+        while not self._stop.wait(interval):
+            try:
+                close_old_connections()
+                now = timezone.now().timestamp()
+                if now - last_heartbeat >= conf.get("HEARTBEAT_INTERVAL"):
+                    services.scheduler_instance_heartbeat(instance=self.instance)
+                    last_heartbeat = now
+                get_recorder().flush()
+                self._start_triggered_runs()
+                self._prune_execution_log(now)
+                # Pause/resume from other processes change the job store directly;
+                # waking up makes this scheduler re-read it.
+                self.scheduler.wakeup()
+            except DB_ERRORS as exc:
+                logger.warning("Maintenance step failed, will retry: %s", exc)
+                close_old_connections()
+            except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
+                logger.exception("Maintenance step failed")
+
+    def _start_triggered_runs(self) -> None:
+        for request in services.trigger_requests_claim():
+            self.scheduler.add_job(
+                run_monitored_job,
+                trigger="date",
+                args=[request.job.job_id, RunTrigger.MANUAL, request.pk],
+                id=f"manual-{request.pk}",
+                name=f"{request.job.name} (manual)",
+                jobstore=MANUAL_STORE,
+                misfire_grace_time=None,
+            )
+
+    def _prune_execution_log(self, now: float) -> None:
+        # JobRun is the history; django-apscheduler's own log is kept short, not twice.
+        if now - self._last_log_prune < 300:
+            return
+        DjangoJobExecution.objects.delete_old_job_executions(conf.get("EXECUTION_LOG_MAX_AGE"))
+        self._last_log_prune = now

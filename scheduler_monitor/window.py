@@ -1,0 +1,122 @@
+"""This process's rolling window, kept in step with the database.
+
+Every process (scheduler, each web worker) has its own window. It is warmed from the last
+N runs of each job, then topped up with rows recorded since a watermark. The watermark is
+re-read with an overlap, and run ids already taken are skipped, so a transaction that
+committed late is neither missed nor counted twice.
+"""
+
+import threading
+import time
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from scheduler_monitor import conf
+from scheduler_monitor.models import TIMED_STATUSES, JobDefinition, JobRun
+from scheduler_monitor.rolling import RollingWindow
+from scheduler_monitor.stats import Stats
+
+
+class SyncedWindow:
+    """A RollingWindow plus the bookkeeping that keeps it in step with the database."""
+
+    def __init__(self, maxlen: int):
+        self.window = RollingWindow(maxlen)
+        self._lock = threading.RLock()
+        self._warmed = False
+        self._watermark: datetime | None = None
+        self._seen: dict[int, datetime] = {}
+        self._last_refresh = float("-inf")
+
+    @property
+    def maxlen(self) -> int:
+        return self.window.maxlen
+
+    def note_recorded(self, run_id: int | None, job_id: str, duration_ms: float, at: datetime):
+        """Add a run this process has just written, so it is not taken again from the DB."""
+        with self._lock:
+            if run_id is not None:
+                if run_id in self._seen:
+                    return
+                self._seen[run_id] = at
+            self.window.add(job_id, duration_ms)
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Warm the window, or top it up, unless that was done moments ago."""
+        interval = conf.get("WINDOW_REFRESH_INTERVAL")
+        with self._lock:
+            if not force and time.monotonic() - self._last_refresh < interval:
+                return
+            if self._warmed:
+                self._top_up()
+            else:
+                self._warm()
+            self._last_refresh = time.monotonic()
+
+    def get_statistics(self, job_id: str) -> Stats:
+        return self.window.get_statistics(job_id)
+
+    def get_all_statistics(self) -> dict[str, Stats]:
+        return self.window.get_all_statistics()
+
+    def _overlap(self) -> timedelta:
+        return timedelta(seconds=conf.get("WINDOW_SYNC_OVERLAP"))
+
+    def _warm(self) -> None:
+        started = timezone.now()
+        recent_since = started - self._overlap()
+        timed = JobRun.objects.filter(status__in=TIMED_STATUSES, duration_ms__isnull=False)
+        for job_pk, job_id in JobDefinition.objects.values_list("pk", "job_id"):
+            rows = list(
+                timed.filter(job_id=job_pk)
+                .order_by("-recorded_at", "-id")
+                .values_list("id", "duration_ms", "recorded_at")[: self.maxlen]
+            )
+            if not rows:
+                continue
+            self.window.replace(job_id, (duration for _, duration, _ in reversed(rows)))
+            for run_id, _, recorded_at in rows:
+                if recorded_at is not None and recorded_at >= recent_since:
+                    self._seen[run_id] = recorded_at
+        self._watermark = started
+        self._warmed = True
+
+    def _top_up(self) -> None:
+        started = timezone.now()
+        since = self._watermark - self._overlap()
+        rows = (
+            JobRun.objects.filter(
+                recorded_at__gte=since, status__in=TIMED_STATUSES, duration_ms__isnull=False
+            )
+            .order_by("recorded_at", "id")
+            .values_list("id", "job__job_id", "duration_ms", "recorded_at")
+        )
+        for run_id, job_id, duration_ms, recorded_at in rows.iterator(chunk_size=2000):
+            if run_id in self._seen:
+                continue
+            self._seen[run_id] = recorded_at
+            self.window.add(job_id, duration_ms)
+        self._watermark = started
+        horizon = started - self._overlap()
+        self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
+
+
+_window: SyncedWindow | None = None
+_window_lock = threading.Lock()
+
+
+def get_window() -> SyncedWindow:
+    """Return this process's window, creating it on first use."""
+    global _window
+    with _window_lock:
+        if _window is None or _window.maxlen != conf.get("HISTORY_SIZE"):
+            _window = SyncedWindow(conf.get("HISTORY_SIZE"))
+        return _window
+
+
+def reset_window() -> None:
+    """Drop this process's window; the next use warms a new one from the database."""
+    global _window
+    with _window_lock:
+        _window = None

@@ -1,0 +1,81 @@
+"""Shared fixtures: fresh per-process state, job factories, recorded runs."""
+
+import itertools
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
+from scheduler_monitor.recording import FinishedRun, get_recorder, reset_recorder
+from scheduler_monitor.registry import registry
+from scheduler_monitor.window import reset_window
+
+_job_numbers = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state():
+    """Give each test a new window, recorder and registry, as a new process would have."""
+    saved = {spec.job_id: spec for spec in registry.all()}
+    reset_window()
+    reset_recorder()
+    yield
+    reset_window()
+    reset_recorder()
+    registry.clear()
+    for spec in saved.values():
+        registry.register(spec)
+
+
+@pytest.fixture
+def make_job(db):
+    """Create a JobDefinition; keyword arguments override the defaults."""
+
+    def make(job_id: str | None = None, **fields) -> JobDefinition:
+        number = next(_job_numbers)
+        job_id = job_id or f"job_{number}"
+        defaults = {
+            "name": f"Job {number}",
+            "owner": "Team A",
+            "category": "General",
+            "schedule": "every 1min",
+        }
+        defaults.update(fields)
+        return JobDefinition.objects.create(job_id=job_id, **defaults)
+
+    return make
+
+
+@pytest.fixture
+def record_run(db):
+    """Record one finished run through the real write path; returns the run id."""
+
+    def record(
+        job: JobDefinition | str,
+        *,
+        status: str = RunStatus.SUCCESS,
+        duration_ms: float | None = 100.0,
+        started_at: datetime | None = None,
+        error: str = "",
+        trigger: str = RunTrigger.SCHEDULED,
+        measurements: dict | None = None,
+    ) -> int | None:
+        job_id = job if isinstance(job, str) else job.job_id
+        started_at = started_at or timezone.now()
+        finished_at = started_at + timedelta(milliseconds=duration_ms or 0)
+        return get_recorder().write(
+            FinishedRun(
+                job_id=job_id,
+                status=status,
+                trigger=trigger,
+                scheduled_at=started_at,
+                started_at=started_at if status != RunStatus.MISSED else None,
+                finished_at=finished_at,
+                duration_ms=duration_ms,
+                error=error,
+                measurements=measurements or {},
+            )
+        )
+
+    return record
