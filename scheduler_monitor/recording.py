@@ -120,7 +120,13 @@ class RecordBuffer:
 
 
 def _discard_broken_connection() -> None:
-    """Close this thread's connection so the next attempt opens a fresh one."""
+    """Close this thread's connection so the next attempt opens a fresh one.
+
+    Inside a caller's transaction the connection is left alone: closing it would break
+    the caller, and ``atomic`` already marks the transaction for rollback.
+    """
+    if connection.in_atomic_block:
+        return
     try:
         connection.close()
     except Exception:  # noqa: BLE001 - a broken connection may fail to close too
@@ -173,7 +179,9 @@ class Recorder:
         on_start: Callable[[int | None], None] | None = None,
     ) -> FinishedRun:
         """Run ``func`` as one recorded run of ``job_id`` and return what was recorded."""
-        close_old_connections()
+        if not connection.in_atomic_block:
+            # Drop a connection the server may have closed while this thread idled.
+            close_old_connections()
         self.flush()
         started_at = timezone.now()
         run_id = self._insert_running(job_id, trigger, scheduled_at, started_at)

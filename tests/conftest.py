@@ -8,14 +8,20 @@ from django.utils import timezone
 
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import FinishedRun, get_recorder, reset_recorder
-from scheduler_monitor.registry import registry
+from scheduler_monitor.registry import load_declarations, registry
 from scheduler_monitor.window import reset_window
 
 _job_numbers = itertools.count(1)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def declared_jobs():
+    """Import the project's job declarations once, as the scheduler does at start."""
+    return load_declarations()
+
+
 @pytest.fixture(autouse=True)
-def fresh_process_state():
+def fresh_process_state(declared_jobs):
     """Give each test a new window, recorder and registry, as a new process would have."""
     saved = {spec.job_id: spec for spec in registry.all()}
     reset_window()

@@ -1,0 +1,26 @@
+# Two commands for a new user: `make demo` runs the product, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+# Extra pip requirement, e.g. DJANGO_SPEC="Django>=6.0,<6.1" to test another Django.
+DJANGO_SPEC ?=
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint venv
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(if $(DJANGO_SPEC),"$(DJANGO_SPEC)")
+	touch $@
+
+venv: $(BIN)/.installed
+
+demo: venv
+	bash scripts/demo $(BIN)/python
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

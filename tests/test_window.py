@@ -1,0 +1,83 @@
+"""The per-process window stays in step with what other processes record."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from scheduler_monitor.models import JobRun, RunStatus
+from scheduler_monitor.stats import summarise
+from scheduler_monitor.window import SyncedWindow
+
+
+def test_a_run_recorded_by_one_process_appears_in_the_others_window(make_job, record_run):
+    """Two windows over one database: the second sees the first's run after a refresh."""
+    job = make_job("shared")
+    record_run(job, duration_ms=10.0)
+    web_worker = SyncedWindow(maxlen=100)
+    web_worker.refresh(force=True)
+    assert web_worker.get_statistics("shared").sample_count == 1
+
+    record_run(job, duration_ms=30.0)  # written by "the scheduler process"
+    web_worker.refresh(force=True)
+    stats = web_worker.get_statistics("shared")
+    assert stats.sample_count == 2
+    assert stats.max_duration_ms == 30.0
+    web_worker.refresh(force=True)
+    assert web_worker.get_statistics("shared").sample_count == 2  # never taken twice
+
+
+def test_it_warms_from_the_last_n_runs_of_each_job(make_job, record_run):
+    job = make_job("many")
+    start = timezone.now() - timedelta(hours=1)
+    for i in range(15):
+        record_run(job, duration_ms=float(i), started_at=start + timedelta(minutes=i))
+    window = SyncedWindow(maxlen=10)
+    window.refresh(force=True)
+    assert window.window.samples("many") == [float(i) for i in range(5, 15)]
+    assert window.get_statistics("many") == summarise(range(5, 15))
+
+
+def test_it_picks_up_a_late_commit_inside_the_overlap(make_job, record_run):
+    """A row recorded with a time before the last watermark is still taken (overlap)."""
+    job = make_job("late_commit")
+    window = SyncedWindow(maxlen=100)
+    window.refresh(force=True)
+    run_id = record_run(job, duration_ms=5.0)
+    # As if its transaction committed after the window's last top-up started.
+    JobRun.objects.filter(pk=run_id).update(recorded_at=timezone.now() - timedelta(seconds=30))
+    window.refresh(force=True)
+    assert window.get_statistics("late_commit").sample_count == 1
+
+
+def test_it_ignores_runs_without_a_duration(make_job, record_run):
+    job = make_job("mixed")
+    record_run(job, duration_ms=10.0)
+    record_run(job, status=RunStatus.MISSED, duration_ms=None)
+    window = SyncedWindow(maxlen=100)
+    window.refresh(force=True)
+    assert window.get_statistics("mixed").sample_count == 1
+
+
+def test_it_does_not_query_again_within_the_refresh_interval(
+    make_job, record_run, settings, django_assert_num_queries
+):
+    settings.SCHEDULER_MONITOR = {"WINDOW_REFRESH_INTERVAL": 60}
+    make_job("quiet")
+    window = SyncedWindow(maxlen=100)
+    window.refresh()
+    with django_assert_num_queries(0):
+        window.refresh()
+
+
+@pytest.mark.parametrize("jobs", [3, 30])
+def test_a_top_up_costs_one_query_whatever_the_number_of_jobs(
+    jobs, make_job, record_run, django_assert_num_queries
+):
+    window = SyncedWindow(maxlen=100)
+    window.refresh(force=True)
+    for _ in range(jobs):
+        record_run(make_job(), duration_ms=1.0)
+    with django_assert_num_queries(1):
+        window.refresh(force=True)
+    assert sum(s.sample_count for s in window.get_all_statistics().values()) == jobs
