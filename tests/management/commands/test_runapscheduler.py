@@ -45,10 +45,15 @@ def test_it_records_runs_writes_heartbeats_and_stops_cleanly(scheduler, tmp_path
     """Within seconds two jobs have recorded runs; SIGTERM ends it with exit 0 and a stop."""
     process = scheduler()
     wait_for(
-        lambda: JobRun.objects.filter(
-            job__job_id__in=["fast_ok", "fast_fail"], finished_at__isnull=False
-        ).values("job").distinct().count()
-        == 2,
+        lambda: (
+            JobRun.objects.filter(
+                job__job_id__in=["fast_ok", "fast_fail"], finished_at__isnull=False
+            )
+            .values("job")
+            .distinct()
+            .count()
+            == 2
+        ),
         timeout=30,
     )
     instance = wait_for(lambda: SchedulerInstance.objects.first(), timeout=5)
@@ -90,9 +95,7 @@ def test_it_abandons_runs_a_dead_instance_left_running_on_start(scheduler, tmp_p
         pid=4242,
     )
     process = scheduler()
-    wait_for(
-        lambda: JobRun.objects.get(pk=orphan.pk).status == RunStatus.ABANDONED, timeout=20
-    )
+    wait_for(lambda: JobRun.objects.get(pk=orphan.pk).status == RunStatus.ABANDONED, timeout=20)
     job.refresh_from_db()
     assert job.failure_count >= 1
     process.send_signal(signal.SIGTERM)

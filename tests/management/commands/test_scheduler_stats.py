@@ -21,8 +21,19 @@ def two_jobs(make_job, record_run):
 def test_it_prints_a_table_with_each_job(two_jobs, capsys):
     call_command("scheduler_stats")
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["job", "name", "owner", "category", "runs", "success", "avg",
-                                "ms", "p95", "ms", "last"]
+    assert lines[0].split() == [
+        "job",
+        "name",
+        "owner",
+        "category",
+        "runs",
+        "success",
+        "avg",
+        "ms",
+        "p95",
+        "ms",
+        "last",
+    ]
     health_line = next(line for line in lines if line.startswith("calculate_project_health"))
     p95 = statistics.quantiles([100, 200, 300, 400], n=100, method="inclusive")[94]
     assert health_line.split()[-4:] == ["100.0%", "250.0", f"{p95:.1f}", "success"]
