@@ -69,8 +69,9 @@ class SchedulerProcess:
     """One running scheduler: builds APScheduler, keeps the heartbeat, stops cleanly."""
 
     def __init__(self):
+        self.job_store = DjangoJobStore()
         self.scheduler = BlockingScheduler(
-            jobstores={"default": DjangoJobStore(), MANUAL_STORE: MemoryJobStore()},
+            jobstores={"default": self.job_store, MANUAL_STORE: MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(conf.get("EXECUTOR_THREADS"))},
             job_defaults={
                 "coalesce": True,
@@ -125,8 +126,9 @@ class SchedulerProcess:
         for job_id in removed:
             if job_id in declared:
                 continue
+            # Straight from the store: before start() the scheduler only sees pending jobs.
             with contextlib.suppress(JobLookupError):
-                self.scheduler.remove_job(job_id, jobstore="default")
+                self.job_store.remove_job(job_id)
 
     def run(self) -> None:
         """Run until ``stop()``; then wait for running jobs and record the stop."""
@@ -176,13 +178,18 @@ class SchedulerProcess:
 
     # -- events ---------------------------------------------------------------------------
     def _on_not_run(self, event: JobEvent) -> None:
+        """Record missed runs and runs skipped at max_instances, one per scheduled time."""
         if event.jobstore == MANUAL_STORE:
             return
         status = RunStatus.MISSED if event.code == EVENT_JOB_MISSED else RunStatus.SKIPPED
-        scheduled = event.scheduled_run_time
-        if scheduled is not None:
-            scheduled = scheduled.astimezone(UTC)
-        get_recorder().record_unstarted(event.job_id, status, scheduled)
+        # A missed run event carries one time; a max-instances skip carries a list.
+        times = getattr(event, "scheduled_run_times", None) or [
+            getattr(event, "scheduled_run_time", None)
+        ]
+        for scheduled in times:
+            if scheduled is not None:
+                scheduled = scheduled.astimezone(UTC)
+            get_recorder().record_unstarted(event.job_id, status, scheduled)
 
     # -- the maintenance thread -------------------------------------------------------------
     def _maintenance_loop(self) -> None:

@@ -18,3 +18,9 @@ def fast_fail():
 @monitored_job("slow_job", name="Slow job", owner="Tests", category="Tests", seconds=2)
 def slow_job():
     time.sleep(0.5)
+
+
+@monitored_job("overlapping", name="Overlapping", owner="Tests", category="Tests", seconds=1)
+def overlapping():
+    """Take longer than its interval, so APScheduler skips runs at max_instances=1."""
+    time.sleep(1.6)

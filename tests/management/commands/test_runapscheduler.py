@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import (
     JobDefinition,
@@ -77,6 +78,24 @@ def test_it_records_runs_writes_heartbeats_and_stops_cleanly(scheduler, tmp_path
     assert "Traceback" in failed_run.traceback
     # Nothing is left running after a clean stop.
     assert not JobRun.objects.filter(status=RunStatus.RUNNING).exists()
+    # The schedule is persisted in django-apscheduler's job store.
+    assert {"fast_ok", "fast_fail", "slow_job"} <= set(
+        DjangoJob.objects.values_list("id", flat=True)
+    )
+
+
+def test_it_records_runs_apscheduler_skipped_at_max_instances(scheduler, tmp_path):
+    """A job slower than its interval gets 'skipped' runs counted apart from failures."""
+    process = scheduler()
+    wait_for(
+        lambda: JobRun.objects.filter(job__job_id="overlapping", status=RunStatus.SKIPPED).exists(),
+        timeout=30,
+    )
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0, log_of(tmp_path)
+    job = JobDefinition.objects.get(job_id="overlapping")
+    assert job.skipped_count == JobRun.objects.filter(job=job, status=RunStatus.SKIPPED).count()
+    assert job.failure_count == 0
 
 
 def test_it_abandons_runs_a_dead_instance_left_running_on_start(scheduler, tmp_path):

@@ -1,0 +1,71 @@
+"""SchedulerProcess pieces that need no subprocess: events, job store sync, log pruning."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from django.utils import timezone
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
+
+from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
+from scheduler_monitor.registry import registry
+from scheduler_monitor.scheduler import SchedulerProcess
+from tests.subprocesses import wait_for
+
+
+def test_a_missed_run_event_is_recorded_with_its_scheduled_time(make_job):
+    job = make_job("missed_one")
+    when = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
+    SchedulerProcess()._on_not_run(
+        JobExecutionEvent(EVENT_JOB_MISSED, "missed_one", "default", when)
+    )
+    run = JobRun.objects.get()
+    assert (run.status, run.scheduled_at, run.started_at) == (RunStatus.MISSED, when, None)
+    job.refresh_from_db()
+    assert (job.missed_count, job.failure_count) == (1, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_started_scheduler_syncs_declarations_into_rows_and_the_job_store(settings):
+    """Declared jobs land in JobDefinition and DjangoJobStore; paused ones stay paused."""
+    settings.SCHEDULER_MONITOR = {"JOB_MODULES": ["tests.fast_jobs"], "SHUTDOWN_TIMEOUT": 5}
+    JobDefinition.objects.create(job_id="fast_ok", name="old name", paused=True)
+    JobDefinition.objects.create(job_id="gone_job", name="gone")
+    DjangoJob.objects.create(id="gone_job", job_state=b"")
+    for spec in registry.all():  # as in a process whose JOB_MODULES is only fast_jobs
+        if not spec.callable_path.startswith("tests.fast_jobs."):
+            registry.unregister(spec.job_id)
+    process = SchedulerProcess()
+    process.prepare()
+    runner = threading.Thread(target=process.run)
+    runner.start()
+    try:
+        wait_for(lambda: DjangoJob.objects.filter(id="overlapping").exists(), timeout=10)
+    finally:
+        process.stop()
+        runner.join(20)
+    assert not runner.is_alive()
+    assert JobDefinition.objects.get(job_id="fast_ok").name == "Fast OK"
+    assert JobDefinition.objects.get(job_id="gone_job").removed is True
+    stored = DjangoJob.objects.in_bulk()
+    assert set(stored) == {"fast_ok", "fast_fail", "slow_job", "overlapping"}
+    assert stored["fast_ok"].next_run_time is None  # paused jobs stay paused
+    assert stored["fast_fail"].next_run_time is not None
+    process.instance.refresh_from_db()
+    assert process.instance.stopped_at is not None
+
+
+def test_it_prunes_django_apschedulers_own_execution_log(db, settings):
+    settings.SCHEDULER_MONITOR = {"EXECUTION_LOG_MAX_AGE": 60}
+    store_job = DjangoJob.objects.create(id="x", job_state=b"")
+    old = DjangoJobExecution.objects.create(
+        job=store_job, status="Executed", run_time=timezone.now() - timedelta(hours=1)
+    )
+    fresh = DjangoJobExecution.objects.create(
+        job=store_job, status="Executed", run_time=timezone.now()
+    )
+    SchedulerProcess()._prune_execution_log(now=10_000.0)
+    remaining = set(DjangoJobExecution.objects.values_list("pk", flat=True))
+    assert remaining == {fresh.pk}
+    assert old.pk not in remaining
