@@ -5,7 +5,7 @@ VENV ?= .venv
 DJANGO_SPEC ?=
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint venv
+.PHONY: demo test lint venv bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,3 +24,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmarks (not part of `make test`): figures with same-run baselines; see tests/benchmarks.
+bench: venv
+	$(BIN)/python -m tests.benchmarks.run $(BENCH_ARGS)

@@ -87,7 +87,6 @@ def database_from_env() -> dict:
         # The scheduler and the web server write at once: WAL lets readers and one writer
         # overlap, IMMEDIATE takes the write lock up front so a transaction never fails
         # half-way on lock upgrade, and the timeout makes writers queue instead of failing.
-        config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = False
         config["OPTIONS"] = {
             "timeout": 20,

@@ -70,7 +70,7 @@ class SyncedWindow:
         for job_pk, job_id in JobDefinition.objects.values_list("pk", "job_id"):
             rows = list(
                 timed.filter(job_id=job_pk)
-                .order_by("-recorded_at", "-id")
+                .order_by("-started_at", "-id")  # served by the (job, started_at) index
                 .values_list("id", "duration_ms", "recorded_at")[: self.maxlen]
             )
             if not rows:

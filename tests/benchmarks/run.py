@@ -1,0 +1,91 @@
+"""Run the benchmark suite and print a table of figures with same-run baselines.
+
+    python -m tests.benchmarks.run                      # SQLite (WAL), 1,000 jobs x 1,000,000 runs
+    python -m tests.benchmarks.run --postgres postgres://user@127.0.0.1:5432/bench
+    python -m tests.benchmarks.run --runs 100000        # a quicker, smaller run
+
+The data set is built once per database and reused (``--rebuild`` forces a new one); its
+construction is never part of a timed figure.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def configure(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", metavar="URL", help="benchmark on this PostgreSQL database")
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the data set")
+    parser.add_argument(
+        "--skip-baseline-warm",
+        action="store_true",
+        help="skip the slow naive ROW_NUMBER() baseline of figure 6",
+    )
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.runs < args.jobs:
+        parser.error("--jobs must be >= 1 and --runs >= --jobs")
+
+    sqlite_path = ROOT / ".bench" / "bench.sqlite3"
+    sqlite_path.parent.mkdir(exist_ok=True)
+    configure(args.postgres or f"sqlite:///{sqlite_path}")
+
+    from django.db import connection
+
+    from scheduler_monitor.models import JobDefinition, JobRun
+    from tests.benchmarks import dataset, figures
+
+    have = (JobDefinition.objects.count(), JobRun.objects.count())
+    if args.rebuild or have[0] != args.jobs or abs(have[1] - args.runs) > args.runs * 0.01:
+        t0 = time.perf_counter()
+        jobs, runs = dataset.build(jobs=args.jobs, runs=args.runs)
+        took = time.perf_counter() - t0
+        print(
+            f"built data set: {jobs:,} jobs, {runs:,} runs in {took:.1f}s "
+            f"({runs / took:,.0f} rows/s)",
+            flush=True,
+        )
+
+    print(
+        f"# {connection.vendor} | Python {platform.python_version()} | {platform.machine()} "
+        f"| {os.cpu_count()} CPUs | {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        flush=True,
+    )
+    results = []
+    steps = [
+        lambda: [figures.recording()],
+        lambda: [figures.window_statistics()],
+        figures.heatmap_and_trends,
+        lambda: [figures.cold_start(with_baseline=not args.skip_baseline_warm)],
+        lambda: [figures.window_memory()],
+    ]
+    for step in steps:
+        for figure in step():
+            results.append(figure)
+            print(f"  {figure.name}: {figures.fmt(figure.value)} {figure.unit}", flush=True)
+    print()
+    print(figures.table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
