@@ -25,6 +25,10 @@ from scheduler_monitor.api.envelope import ApiError, envelope, exception_handler
 from scheduler_monitor.registry import JOB_ID_PATTERN
 
 READ_ERRORS = s.errors(400, 401, 403)
+JOB_STATE_RESPONSES = {
+    200: s.enveloped("JobStateResponse", s.JOB_STATE),
+    **s.errors(401, 403, 404),
+}
 JOB_ID = OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The job's id.")
 
 
@@ -232,7 +236,7 @@ class JobPauseView(ApiView):
         summary="Pause a job: the scheduler stops running it until resumed",
         parameters=[JOB_ID],
         request=None,
-        responses={200: s.enveloped("JobStateResponse", s.JOB_STATE), **s.errors(401, 403, 404)},
+        responses=JOB_STATE_RESPONSES,
     )
     def post(self, request, job_id):
         if not JOB_ID_PATTERN.match(job_id):
@@ -252,7 +256,7 @@ class JobResumeView(JobPauseView):
         summary="Resume a job: its next run time comes from its trigger again",
         parameters=[JOB_ID],
         request=None,
-        responses={200: s.enveloped("JobStateResponse", s.JOB_STATE), **s.errors(401, 403, 404)},
+        responses=JOB_STATE_RESPONSES,
     )
     def post(self, request, job_id):
         return super().post(request, job_id)
