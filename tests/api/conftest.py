@@ -3,11 +3,13 @@
 from datetime import UTC, timedelta
 
 import pytest
+from django.conf import settings
 from apscheduler.job import Job
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django_apscheduler.jobstores import DjangoJobStore
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -67,8 +69,9 @@ def session_client(make_user):
     def make(user) -> APIClient:
         client = APIClient(enforce_csrf_checks=True)
         client.force_login(user)
-        client.get("/admin/login/")  # sets the csrftoken cookie
-        client.csrf_token = client.cookies["csrftoken"].value
+        # What a browser holds after any admin page: the CSRF cookie, echoed in a header.
+        client.csrf_token = get_random_string(32)
+        client.cookies[settings.CSRF_COOKIE_NAME] = client.csrf_token
         client.user = user
         return client
 
