@@ -3,10 +3,10 @@
 from datetime import UTC, timedelta
 
 import pytest
-from django.conf import settings
 from apscheduler.job import Job
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -29,7 +29,9 @@ def make_user(db):
         )
         for codename in codenames:
             user.user_permissions.add(
-                Permission.objects.get(codename=codename, content_type__app_label="scheduler_monitor")
+                Permission.objects.get(
+                    codename=codename, content_type__app_label="scheduler_monitor"
+                )
             )
         return user
 

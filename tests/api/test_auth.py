@@ -27,7 +27,10 @@ ENDPOINTS = [
     ("post", f"{P}/jobs/batch", {"action": "trigger", "job_ids": ["a"]}, TRIGGER, 200),
     ("post", f"{P}/jobs/batch", {"action": "pause", "job_ids": ["a"]}, CHANGE, 200),
 ]
-IDS = [f"{m.upper()} {p.removeprefix(P)} {b['action'] if b else ''}".strip() for m, p, b, *_ in ENDPOINTS]
+IDS = [
+    f"{m.upper()} {p.removeprefix(P)} {b['action'] if b else ''}".strip()
+    for m, p, b, *_ in ENDPOINTS
+]
 
 
 @pytest.fixture

@@ -55,7 +55,10 @@ def test_it_pauses_and_resumes_many(writer, make_job, store_job):
         ({"action": "pause", "job_ids": "a"}, "job_ids"),
         ({"action": "pause", "job_ids": [["a"]]}, "job_ids.0"),
         ({"action": "pause", "job_ids": ["a"] * 501}, "job_ids"),
-        ({"action": "trigger", "job_ids": ["a"], "allow_concurrent": "perhaps"}, "allow_concurrent"),
+        (
+            {"action": "trigger", "job_ids": ["a"], "allow_concurrent": "perhaps"},
+            "allow_concurrent",
+        ),
     ],
 )
 def test_it_rejects_a_bad_body_naming_the_field(writer, make_job, body, field):
@@ -80,9 +83,10 @@ def test_it_needs_the_permission_of_the_action(token_client, make_job):
     only_change = token_client(VIEW, CHANGE)
     pause = {"action": "pause", "job_ids": ["a"]}
     trigger = {"action": "trigger", "job_ids": ["a"]}
-    assert "change_jobdefinition" in error_of(only_trigger.post(URL, pause, format="json"), 403)[
-        "message"
-    ]
+    assert (
+        "change_jobdefinition"
+        in error_of(only_trigger.post(URL, pause, format="json"), 403)["message"]
+    )
     error_of(only_change.post(URL, trigger, format="json"), 403)
     data_of(only_trigger.post(URL, trigger, format="json"))
     data_of(only_change.post(URL, pause, format="json"))

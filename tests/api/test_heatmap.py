@@ -28,11 +28,15 @@ def test_it_counts_failures_per_category_and_hour(reader, make_job, record_run):
     assert data == {"hours": 3, **expected.as_dict()}
     assert data["bucket"] == "hour"
     assert data["buckets"] == [
-        "2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z", "2026-03-01T12:00:00Z"
+        "2026-03-01T10:00:00Z",
+        "2026-03-01T11:00:00Z",
+        "2026-03-01T12:00:00Z",
     ]
     billing, search = data["categories"]
     assert billing == {
-        "category": "Billing", "counts": [1, 0, 1], "total": 2,
+        "category": "Billing",
+        "counts": [1, 0, 1],
+        "total": 2,
         "jobs": [{"job_id": "a", "job_name": "A", "failures": 2}],
     }
     assert search["counts"] == [0, 0, 0]

@@ -18,8 +18,13 @@ def test_it_shows_the_job_with_statistics_and_recent_runs(reader, make_job, reco
     start = timezone.now() - timedelta(hours=1)
     for i, duration in enumerate(durations):
         record_run(job, duration_ms=duration, started_at=start + timedelta(minutes=i))
-    record_run(job, status=RunStatus.FAILURE, duration_ms=55.0, error="ValueError: x",
-               started_at=start + timedelta(minutes=10))
+    record_run(
+        job,
+        status=RunStatus.FAILURE,
+        duration_ms=55.0,
+        error="ValueError: x",
+        started_at=start + timedelta(minutes=10),
+    )
     data = data_of(reader.get("/api/v1/scheduler/jobs/detail"))
     job = JobDefinition.objects.get(pk=job.pk)
     assert {k: data[k] for k in expected_item(job)} == expected_item(job)

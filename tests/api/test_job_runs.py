@@ -66,8 +66,15 @@ def test_it_returns_an_empty_first_page_for_a_job_without_runs(reader, make_job)
     """No runs is page 1 of 1 with nothing on it."""
     make_job("idle")
     data = data_of(reader.get("/api/v1/scheduler/jobs/idle/runs"))
-    assert data == {"count": 0, "page": 1, "page_size": 50, "pages": 1, "next": None,
-                    "previous": None, "runs": []}
+    assert data == {
+        "count": 0,
+        "page": 1,
+        "page_size": 50,
+        "pages": 1,
+        "next": None,
+        "previous": None,
+        "runs": [],
+    }
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,22 @@ from tests.api.conftest import data_of
 
 URL = "/api/v1/scheduler/metrics"
 BRIEF_FIELDS = [
-    "job_id", "job_name", "owner", "category", "success_count", "failure_count", "total_runs",
-    "avg_duration_ms", "p50_duration_ms", "p95_duration_ms", "p99_duration_ms",
-    "min_duration_ms", "max_duration_ms", "sample_count", "last_status", "last_timestamp",
+    "job_id",
+    "job_name",
+    "owner",
+    "category",
+    "success_count",
+    "failure_count",
+    "total_runs",
+    "avg_duration_ms",
+    "p50_duration_ms",
+    "p95_duration_ms",
+    "p99_duration_ms",
+    "min_duration_ms",
+    "max_duration_ms",
+    "sample_count",
+    "last_status",
+    "last_timestamp",
     "last_duration_ms",
 ]
 
@@ -32,17 +45,26 @@ def test_it_answers_the_briefs_envelope(reader, make_job):
 def test_it_matches_the_reference_statistics(reader, make_job, record_run):
     """Window statistics equal statistics.quantiles(method='inclusive'); counters the rows."""
     rng = random.Random(7)
-    job = make_job("calculate_project_health", name="计算项目健康度", owner="Backend Platform",
-                   category="Project Health")
+    job = make_job(
+        "calculate_project_health",
+        name="计算项目健康度",
+        owner="Backend Platform",
+        category="Project Health",
+    )
     idle = make_job("idle_job", category="Zzz")
     durations = [round(rng.lognormvariate(5, 0.6), 3) for _ in range(137)]
     start = timezone.now() - timedelta(hours=2)
     for i, d in enumerate(durations):
         failed = i % 11 == 0
-        record_run(job, status=RunStatus.FAILURE if failed else RunStatus.SUCCESS,
-                   duration_ms=d, started_at=start + timedelta(seconds=30 * i))
-    record_run(job, status=RunStatus.MISSED, duration_ms=None,
-               started_at=start - timedelta(hours=1))
+        record_run(
+            job,
+            status=RunStatus.FAILURE if failed else RunStatus.SUCCESS,
+            duration_ms=d,
+            started_at=start + timedelta(seconds=30 * i),
+        )
+    record_run(
+        job, status=RunStatus.MISSED, duration_ms=None, started_at=start - timedelta(hours=1)
+    )
     data = data_of(reader.get(URL))
     assert data["total"] == 2
     item, empty = data["metrics"]
@@ -65,9 +87,21 @@ def test_it_matches_the_reference_statistics(reader, make_job, record_run):
     assert item["last_timestamp"].endswith("Z")
     assert item["last_duration_ms"] == job.last_duration_ms == durations[-1]
     assert empty == {
-        "job_id": idle.job_id, "job_name": idle.name, "owner": idle.owner,
-        "category": "Zzz", "success_count": 0, "failure_count": 0, "total_runs": 0,
-        "avg_duration_ms": None, "p50_duration_ms": None, "p95_duration_ms": None,
-        "p99_duration_ms": None, "min_duration_ms": None, "max_duration_ms": None,
-        "sample_count": 0, "last_status": None, "last_timestamp": None, "last_duration_ms": None,
+        "job_id": idle.job_id,
+        "job_name": idle.name,
+        "owner": idle.owner,
+        "category": "Zzz",
+        "success_count": 0,
+        "failure_count": 0,
+        "total_runs": 0,
+        "avg_duration_ms": None,
+        "p50_duration_ms": None,
+        "p95_duration_ms": None,
+        "p99_duration_ms": None,
+        "min_duration_ms": None,
+        "max_duration_ms": None,
+        "sample_count": 0,
+        "last_status": None,
+        "last_timestamp": None,
+        "last_duration_ms": None,
     }

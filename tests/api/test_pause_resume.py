@@ -56,7 +56,10 @@ def test_it_flags_a_job_the_store_does_not_hold_yet(token_client, make_job):
     make_job("unstored")
     data = data_of(post(client, "unstored", "pause"))
     assert data == {
-        "job_id": "unstored", "paused": True, "next_run_time": None, "in_job_store": False
+        "job_id": "unstored",
+        "paused": True,
+        "next_run_time": None,
+        "in_job_store": False,
     }
     assert data_of(post(client, "unstored", "resume"))["paused"] is False
 

@@ -48,7 +48,9 @@ def test_it_reports_stopped_when_the_heartbeat_is_stale_or_stop_recorded(reader,
     """A heartbeat older than the stale limit, or a recorded stop, is stopped."""
     now = timezone.now()
     SchedulerInstance.objects.create(
-        hostname="h", pid=1, started_at=now - timedelta(hours=1),
+        hostname="h",
+        pid=1,
+        started_at=now - timedelta(hours=1),
         heartbeat_at=now - timedelta(minutes=5),
     )
     assert data_of(reader.get(URL))["state"] == "stopped"
