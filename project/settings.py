@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "django_apscheduler",
     "django_prometheus",
     "scheduler_monitor",
@@ -123,6 +124,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI 3 schema served at /api/v1/schema/.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "scheduler_monitor API",
+    "DESCRIPTION": "Status, jobs, run history, metrics, triggers and pause/resume of the "
+    "monitored APScheduler jobs. Every response is {code, message, data}.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
 LOGGING = {

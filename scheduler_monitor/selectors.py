@@ -3,9 +3,10 @@
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor import conf
 from scheduler_monitor.models import (
@@ -15,6 +16,8 @@ from scheduler_monitor.models import (
     JobRun,
     RunStatus,
     SchedulerInstance,
+    TriggerRequest,
+    TriggerStatus,
 )
 from scheduler_monitor.stats import EMPTY_STATS, Stats
 from scheduler_monitor.window import get_window
@@ -255,3 +258,183 @@ def failure_heatmap(
         max_count=max((max(r.counts) for r in rows if r.counts), default=0),
         alarm_threshold=conf.get("HEATMAP_ALARM_THRESHOLD"),
     )
+
+
+# --- API reads
+
+# Fields a job list may be ordered by (``-`` prefix for descending).
+JOB_ORDERING_FIELDS = (
+    "job_id",
+    "name",
+    "owner",
+    "category",
+    "last_status",
+    "last_run_at",
+    "last_duration_ms",
+    "next_run_time",
+    "success_count",
+    "failure_count",
+)
+RUNS_PAGE_SIZE_MAX = 500
+
+
+def with_job_store(jobs: QuerySet[JobDefinition]) -> QuerySet[JobDefinition]:
+    """Annotate each job with its next run time and presence in django-apscheduler's store.
+
+    Subqueries, not a second query per job: the list stays one query however long it is.
+    """
+    stored = DjangoJob.objects.filter(id=OuterRef("job_id"))
+    return jobs.annotate(
+        next_run_time=Subquery(stored.values("next_run_time")[:1]),
+        in_job_store=Exists(stored),
+    )
+
+
+def job_api_list(
+    *,
+    category: str | None = None,
+    owner: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    ordering: str | None = None,
+) -> QuerySet[JobDefinition]:
+    """Declared jobs with their job-store fields, filtered and ordered (one query)."""
+    jobs = with_job_store(job_list())
+    if category is not None:
+        jobs = jobs.filter(category=category)
+    if owner is not None:
+        jobs = jobs.filter(owner=owner)
+    if status is not None:
+        jobs = jobs.filter(last_status=status)
+    if q:
+        # icontains escapes % and _, so a search string is always plain text.
+        jobs = jobs.filter(Q(job_id__icontains=q) | Q(name__icontains=q) | Q(owner__icontains=q))
+    if ordering:
+        field = ordering.lstrip("-")
+        if field not in JOB_ORDERING_FIELDS:
+            raise ValueError(f"cannot order jobs by {ordering!r}")
+        # Explicit null placement: SQLite and PostgreSQL disagree on where NULLs sort.
+        expression = (
+            F(field).desc(nulls_last=True)
+            if ordering.startswith("-")
+            else F(field).asc(nulls_last=True)
+        )
+        jobs = jobs.order_by(expression, "job_id")
+    return jobs
+
+
+def job_api_get(*, job_id: str) -> JobDefinition | None:
+    """One job by id, removed ones included (their history is kept), with job-store fields."""
+    return with_job_store(JobDefinition.objects.filter(job_id=job_id)).first()
+
+
+def job_runs(
+    *,
+    job: JobDefinition,
+    status: str | None = None,
+    trigger: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[JobRun]:
+    """A job's runs, newest first, by start time (scheduled time for runs that never started)."""
+    runs = JobRun.objects.filter(job=job).annotate(at=Coalesce("started_at", "scheduled_at"))
+    if status is not None:
+        runs = runs.filter(status=status)
+    if trigger is not None:
+        runs = runs.filter(trigger=trigger)
+    if since is not None:
+        runs = runs.filter(at__gte=since)
+    if until is not None:
+        runs = runs.filter(at__lt=until)
+    return runs.select_related("job").order_by(F("at").desc(nulls_last=True), "-id")
+
+
+@dataclass(frozen=True)
+class RunPage:
+    count: int
+    page: int
+    page_size: int
+    pages: int
+    runs: list[JobRun]
+
+
+class PageOutOfRange(ValueError):
+    """The requested page is past the last page."""
+
+
+def job_runs_page(*, runs: QuerySet[JobRun], page: int, page_size: int) -> RunPage:
+    """One page of runs (two queries: the count and the page)."""
+    if not 1 <= page_size <= RUNS_PAGE_SIZE_MAX:
+        raise ValueError(f"page_size must be between 1 and {RUNS_PAGE_SIZE_MAX}")
+    count = runs.count()
+    pages = max(1, -(-count // page_size))
+    if page < 1 or page > pages:
+        raise PageOutOfRange(f"page {page} does not exist; there are {pages} page(s)")
+    offset = (page - 1) * page_size
+    return RunPage(
+        count=count,
+        page=page,
+        page_size=page_size,
+        pages=pages,
+        runs=list(runs[offset : offset + page_size]),
+    )
+
+
+def trigger_request_get(*, pk: int) -> TriggerRequest | None:
+    return TriggerRequest.objects.select_related("job", "run", "run__job").filter(pk=pk).first()
+
+
+def job_is_busy(*, job: JobDefinition) -> str | None:
+    """Why a new run of the job would overlap another one, or None when it would not."""
+    running = JobRun.objects.filter(job=job, status=RunStatus.RUNNING).order_by("-id").first()
+    if running is not None:
+        return f"job {job.job_id!r} is running (run {running.pk})"
+    pending = (
+        TriggerRequest.objects.filter(job=job, status=TriggerStatus.PENDING).order_by("-id").first()
+    )
+    if pending is not None:
+        return f"job {job.job_id!r} already has a pending trigger request ({pending.pk})"
+    return None
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """A declared job callable and the jobs that run it."""
+
+    callable: str
+    job_ids: list[str]
+    owner: str
+    category: str
+    in_job_store: bool
+    jobs: list[dict]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _joined(values) -> str:
+    """The one value all jobs share, or the distinct values joined with commas."""
+    return ", ".join(sorted({v for v in values if v}))
+
+
+def services_list() -> list[ServiceInfo]:
+    """Declared callables with the jobs using them and whether the job store holds them."""
+    rows = with_job_store(job_list()).values_list(
+        "callable_path", "job_id", "owner", "category", "paused", "in_job_store"
+    )
+    grouped: dict[str, list[tuple]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    services = []
+    for path, members in sorted(grouped.items()):
+        services.append(
+            ServiceInfo(
+                callable=path,
+                job_ids=[m[1] for m in members],
+                owner=_joined(m[2] for m in members),
+                category=_joined(m[3] for m in members),
+                in_job_store=all(m[5] for m in members),
+                jobs=[{"job_id": m[1], "paused": m[4], "in_job_store": m[5]} for m in members],
+            )
+        )
+    return services

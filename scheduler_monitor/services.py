@@ -4,11 +4,13 @@ import logging
 import os
 import socket
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_apscheduler.jobstores import DjangoJobStore
 
 from scheduler_monitor import conf
 from scheduler_monitor.models import (
@@ -20,6 +22,7 @@ from scheduler_monitor.models import (
     TriggerStatus,
 )
 from scheduler_monitor.registry import JobSpec
+from scheduler_monitor.selectors import job_is_busy
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +149,120 @@ def trigger_request_finish(*, request_id: int, succeeded: bool, error: str = "")
         finished_at=timezone.now(),
         error=error,
     )
+
+
+# --- API writes
+
+
+class JobNotFound(LookupError):
+    """No declared (non-removed) job has this id."""
+
+
+class JobBusy(RuntimeError):
+    """A new run would overlap one that is running or queued."""
+
+
+def _declared_job(job_id: str, *, lock: bool = False) -> JobDefinition:
+    jobs = JobDefinition.objects.filter(job_id=job_id, removed=False)
+    if lock:
+        jobs = jobs.select_for_update()
+    job = jobs.first()
+    if job is None:
+        raise JobNotFound(f"job {job_id!r} does not exist or is no longer declared")
+    return job
+
+
+def job_trigger(
+    *, job_id: str, requested_by: str = "", allow_concurrent: bool = False
+) -> TriggerRequest:
+    """Queue a manual run for the scheduler process; refuse to overlap unless allowed."""
+    with transaction.atomic():
+        # The row lock makes two simultaneous triggers of one job queue one after the other,
+        # so the second one sees the first one's pending request.
+        job = _declared_job(job_id, lock=True)
+        if not allow_concurrent:
+            reason = job_is_busy(job=job)
+            if reason:
+                raise JobBusy(reason)
+        return TriggerRequest.objects.create(
+            job=job, requested_by=requested_by[:150], allow_concurrent=allow_concurrent
+        )
+
+
+def _stored_job(job_id: str):
+    """The job as django-apscheduler stores it, with the store to write it back."""
+    store = DjangoJobStore()
+    return store, store.lookup_job(job_id)
+
+
+def job_pause(*, job_id: str) -> JobDefinition:
+    """Pause a job: flag it and clear its next run time in the job store.
+
+    The running scheduler re-reads the store on its next wake-up and a restarted one
+    pauses every flagged job, so either way the job stops running.
+    """
+    with transaction.atomic():
+        job = _declared_job(job_id, lock=True)
+        JobDefinition.objects.filter(pk=job.pk).update(paused=True, updated_at=timezone.now())
+        store, stored = _stored_job(job_id)
+        if stored is not None and stored.next_run_time is not None:
+            stored.next_run_time = None
+            store.update_job(stored)
+    return job
+
+
+def job_resume(*, job_id: str) -> JobDefinition:
+    """Resume a job: clear the flag and give it its next fire time from its own trigger."""
+    with transaction.atomic():
+        job = _declared_job(job_id, lock=True)
+        JobDefinition.objects.filter(pk=job.pk).update(paused=False, updated_at=timezone.now())
+        store, stored = _stored_job(job_id)
+        if stored is not None and stored.next_run_time is None:
+            tz = getattr(stored.trigger, "timezone", None) or UTC
+            stored.next_run_time = stored.trigger.get_next_fire_time(None, datetime.now(tz))
+            store.update_job(stored)
+    return job
+
+
+BATCH_ACTIONS = ("trigger", "pause", "resume")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one job of a batch got: an HTTP-like status and a message."""
+
+    job_id: str
+    ok: bool
+    status: int
+    message: str
+    trigger_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def jobs_batch(
+    *, action: str, job_ids: Iterable[str], requested_by: str = "", allow_concurrent: bool = False
+) -> list[BatchResult]:
+    """Apply one action to many jobs; a job that fails does not stop the others."""
+    if action not in BATCH_ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(BATCH_ACTIONS)}")
+    results = []
+    for job_id in dict.fromkeys(job_ids):  # de-duplicated, order kept
+        try:
+            if action == "trigger":
+                request = job_trigger(
+                    job_id=job_id, requested_by=requested_by, allow_concurrent=allow_concurrent
+                )
+                results.append(BatchResult(job_id, True, 202, "trigger requested", request.pk))
+            elif action == "pause":
+                job_pause(job_id=job_id)
+                results.append(BatchResult(job_id, True, 200, "paused"))
+            else:
+                job_resume(job_id=job_id)
+                results.append(BatchResult(job_id, True, 200, "resumed"))
+        except JobNotFound as exc:
+            results.append(BatchResult(job_id, False, 404, str(exc)))
+        except JobBusy as exc:
+            results.append(BatchResult(job_id, False, 409, str(exc)))
+    return results

@@ -1,0 +1,382 @@
+"""Input (query and body) and output serializers of the API; outputs also feed the schema."""
+
+from datetime import UTC
+
+from django.db import models
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, RunTrigger, TriggerRequest
+from scheduler_monitor.selectors import JOB_ORDERING_FIELDS, RUNS_PAGE_SIZE_MAX
+from scheduler_monitor.services import BATCH_ACTIONS
+
+MAX_PAGE = 1_000_000
+MAX_HEATMAP_HOURS = 24 * 30
+MAX_BATCH_SIZE = 500
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """ISO 8601 in UTC with ``Z``; a naive input is read as UTC."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(**kwargs)
+
+
+class BlankAsNullCharField(serializers.CharField):
+    """A stored empty string (e.g. a job that never ran has no last status) shown as null."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
+class UtcModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UtcDateTimeField,
+    }
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+class JobListQuerySerializer(serializers.Serializer):
+    category = serializers.CharField(required=False, max_length=200, help_text="Exact category.")
+    owner = serializers.CharField(required=False, max_length=200, help_text="Exact owner.")
+    status = serializers.ChoiceField(
+        choices=RunStatus.choices, required=False, help_text="Last run status."
+    )
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Plain-text search in job id, name and owner (case-insensitive).",
+    )
+    ordering = serializers.ChoiceField(
+        choices=[f for name in JOB_ORDERING_FIELDS for f in (name, f"-{name}")],
+        required=False,
+        help_text="Field to order by; prefix with - for descending.",
+    )
+
+
+class RunListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
+    trigger = serializers.ChoiceField(choices=RunTrigger.choices, required=False)
+    since = UtcDateTimeField(required=False, help_text="ISO 8601; runs at or after it.")
+    until = UtcDateTimeField(required=False, help_text="ISO 8601; runs before it.")
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_PAGE)
+    page_size = serializers.IntegerField(
+        required=False, default=50, min_value=1, max_value=RUNS_PAGE_SIZE_MAX
+    )
+
+    def validate(self, attrs):
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since >= until:
+            raise serializers.ValidationError({"until": "must be later than since."})
+        return attrs
+
+
+class TriggerQuerySerializer(serializers.Serializer):
+    allow_concurrent = serializers.BooleanField(
+        required=False, default=False, help_text="Run even if the job is running or queued."
+    )
+
+
+class TriggerBodySerializer(serializers.Serializer):
+    allow_concurrent = serializers.BooleanField(required=False, default=False)
+
+
+class BatchBodySerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=BATCH_ACTIONS)
+    job_ids = serializers.ListField(
+        child=serializers.CharField(max_length=191),
+        min_length=1,
+        max_length=MAX_BATCH_SIZE,
+    )
+    allow_concurrent = serializers.BooleanField(required=False, default=False)
+
+
+class HeatmapQuerySerializer(serializers.Serializer):
+    hours = serializers.IntegerField(
+        required=False, default=24, min_value=1, max_value=MAX_HEATMAP_HOURS
+    )
+    bucket = serializers.ChoiceField(choices=["hour", "day"], required=False, default="hour")
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+
+class StatsSerializer(serializers.Serializer):
+    avg_duration_ms = serializers.FloatField(allow_null=True)
+    p50_duration_ms = serializers.FloatField(allow_null=True)
+    p95_duration_ms = serializers.FloatField(allow_null=True)
+    p99_duration_ms = serializers.FloatField(allow_null=True)
+    min_duration_ms = serializers.FloatField(allow_null=True)
+    max_duration_ms = serializers.FloatField(allow_null=True)
+    sample_count = serializers.IntegerField()
+
+
+class RunSerializer(UtcModelSerializer):
+    job_id = serializers.CharField(source="job.job_id")
+    measurements = serializers.DictField(child=serializers.FloatField())
+
+    class Meta:
+        model = JobRun
+        fields = [
+            "id",
+            "job_id",
+            "status",
+            "trigger",
+            "scheduled_at",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "error",
+            "measurements",
+            "hostname",
+            "pid",
+            "recorded_at",
+        ]
+
+
+class JobSerializer(UtcModelSerializer):
+    callable = serializers.CharField(source="callable_path")
+    next_run_time = UtcDateTimeField(allow_null=True, help_text="From the job store.")
+    in_job_store = serializers.BooleanField()
+    last_status = BlankAsNullCharField()
+    total_runs = serializers.IntegerField()
+
+    class Meta:
+        model = JobDefinition
+        fields = [
+            "job_id",
+            "name",
+            "owner",
+            "category",
+            "description",
+            "callable",
+            "schedule",
+            "paused",
+            "next_run_time",
+            "in_job_store",
+            "last_status",
+            "last_run_at",
+            "last_duration_ms",
+            "success_count",
+            "failure_count",
+            "total_runs",
+        ]
+
+
+class JobDetailSerializer(JobSerializer):
+    last_error = serializers.CharField()
+    statistics = StatsSerializer()
+    recent_runs = RunSerializer(many=True)
+
+    class Meta(JobSerializer.Meta):
+        fields = [
+            *JobSerializer.Meta.fields,
+            "removed",
+            "missed_count",
+            "skipped_count",
+            "last_error",
+            "statistics",
+            "recent_runs",
+        ]
+
+
+class TriggerRequestSerializer(UtcModelSerializer):
+    job_id = serializers.CharField(source="job.job_id")
+    run = RunSerializer(allow_null=True)
+
+    class Meta:
+        model = TriggerRequest
+        fields = [
+            "id",
+            "job_id",
+            "status",
+            "requested_at",
+            "requested_by",
+            "allow_concurrent",
+            "picked_at",
+            "finished_at",
+            "error",
+            "run",
+        ]
+
+
+class InstanceSerializer(serializers.Serializer):
+    hostname = serializers.CharField()
+    pid = serializers.IntegerField()
+    started_at = UtcDateTimeField()
+    heartbeat_at = UtcDateTimeField()
+    stopped_at = UtcDateTimeField(allow_null=True)
+
+
+class StatusSerializer(serializers.Serializer):
+    running = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=["running", "stopped"])
+    heartbeat_age_seconds = serializers.FloatField(allow_null=True)
+    registered_jobs = serializers.IntegerField()
+    paused_jobs = serializers.IntegerField()
+    instance = InstanceSerializer(allow_null=True)
+
+
+class MetricSerializer(serializers.Serializer):
+    """The brief's metrics item (documentation of ``JobMetrics.as_brief_dict``)."""
+
+    job_id = serializers.CharField()
+    job_name = serializers.CharField()
+    owner = serializers.CharField()
+    category = serializers.CharField()
+    success_count = serializers.IntegerField()
+    failure_count = serializers.IntegerField()
+    total_runs = serializers.IntegerField()
+    avg_duration_ms = serializers.FloatField(allow_null=True)
+    p50_duration_ms = serializers.FloatField(allow_null=True)
+    p95_duration_ms = serializers.FloatField(allow_null=True)
+    p99_duration_ms = serializers.FloatField(allow_null=True)
+    min_duration_ms = serializers.FloatField(allow_null=True)
+    max_duration_ms = serializers.FloatField(allow_null=True)
+    sample_count = serializers.IntegerField()
+    last_status = serializers.CharField(allow_null=True)
+    last_timestamp = UtcDateTimeField(allow_null=True)
+    last_duration_ms = serializers.FloatField(allow_null=True)
+
+
+class ServiceJobSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    paused = serializers.BooleanField()
+    in_job_store = serializers.BooleanField()
+
+
+class ServiceSerializer(serializers.Serializer):
+    callable = serializers.CharField()
+    job_ids = serializers.ListField(child=serializers.CharField())
+    owner = serializers.CharField()
+    category = serializers.CharField()
+    in_job_store = serializers.BooleanField()
+    jobs = ServiceJobSerializer(many=True)
+
+
+class HeatmapJobSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    job_name = serializers.CharField()
+    failures = serializers.IntegerField()
+
+
+class HeatmapRowSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    counts = serializers.ListField(child=serializers.IntegerField())
+    total = serializers.IntegerField()
+    jobs = HeatmapJobSerializer(many=True)
+
+
+class HeatmapSerializer(serializers.Serializer):
+    hours = serializers.IntegerField()
+    bucket = serializers.ChoiceField(choices=["hour", "day"])
+    buckets = serializers.ListField(child=UtcDateTimeField())
+    categories = HeatmapRowSerializer(many=True)
+    max_count = serializers.IntegerField()
+    alarm_threshold = serializers.IntegerField()
+
+
+class SummarySerializer(serializers.Serializer):
+    total_jobs = serializers.IntegerField()
+    total_runs = serializers.IntegerField()
+    success_count = serializers.IntegerField()
+    failure_count = serializers.IntegerField()
+    success_rate = serializers.FloatField(allow_null=True)
+    avg_duration_ms = serializers.FloatField(allow_null=True)
+    failing_jobs = serializers.IntegerField()
+    runs_last_24h = serializers.IntegerField()
+    failures_last_24h = serializers.IntegerField()
+
+
+class BatchResultSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    ok = serializers.BooleanField()
+    status = serializers.IntegerField()
+    message = serializers.CharField()
+    trigger_id = serializers.IntegerField(allow_null=True)
+
+
+# --- envelopes (schema only) -----------------------------------------------------------------
+
+
+def enveloped(name: str, data: serializers.Field):
+    """The schema of ``{code, message, data}`` around ``data``."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "code": serializers.IntegerField(),
+            "message": serializers.CharField(),
+            "data": data,
+        },
+    )
+
+
+ERROR = enveloped(
+    "Error",
+    serializers.DictField(
+        allow_null=True, help_text="For bad input: {field, errors}; the field named."
+    ),
+)
+
+
+def errors(*codes: int) -> dict:
+    return dict.fromkeys(codes, ERROR)
+
+
+def listing(name: str, key: str, item: serializers.Serializer):
+    """``{"total": N, key: [item, ...]}``."""
+    return inline_serializer(
+        name=name, fields={"total": serializers.IntegerField(), key: item.__class__(many=True)}
+    )
+
+
+RUN_PAGE = inline_serializer(
+    name="RunPage",
+    fields={
+        "count": serializers.IntegerField(),
+        "page": serializers.IntegerField(),
+        "page_size": serializers.IntegerField(),
+        "pages": serializers.IntegerField(),
+        "next": serializers.CharField(allow_null=True),
+        "previous": serializers.CharField(allow_null=True),
+        "runs": RunSerializer(many=True),
+    },
+)
+
+BATCH_DATA = inline_serializer(
+    name="BatchData",
+    fields={
+        "action": serializers.ChoiceField(choices=BATCH_ACTIONS),
+        "succeeded": serializers.IntegerField(),
+        "failed": serializers.IntegerField(),
+        "results": BatchResultSerializer(many=True),
+    },
+)
+
+TRIGGERED = inline_serializer(
+    name="Triggered",
+    fields={
+        "trigger": TriggerRequestSerializer(),
+        "url": serializers.CharField(),
+        "scheduler_running": serializers.BooleanField(),
+    },
+)
+
+JOB_STATE = inline_serializer(
+    name="JobState",
+    fields={
+        "job_id": serializers.CharField(),
+        "paused": serializers.BooleanField(),
+        "next_run_time": UtcDateTimeField(allow_null=True),
+        "in_job_store": serializers.BooleanField(),
+    },
+)

@@ -1,0 +1,355 @@
+"""The JSON API under ``/api/v1/scheduler/``: thin views over selectors and services."""
+
+from django.urls import reverse
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from scheduler_monitor import selectors, services
+from scheduler_monitor.api import serializers as s
+from scheduler_monitor.api.auth import (
+    AUTHENTICATION_CLASSES,
+    CHANGE_PERMISSION,
+    TRIGGER_PERMISSION,
+    CanChangeJobs,
+    CanTriggerJobs,
+    CanViewJobs,
+    CanWriteJobs,
+)
+from scheduler_monitor.api.envelope import ApiError, envelope, exception_handler
+from scheduler_monitor.registry import JOB_ID_PATTERN
+
+READ_ERRORS = s.errors(400, 401, 403)
+JOB_STATE_RESPONSES = {
+    200: s.enveloped("JobStateResponse", s.JOB_STATE),
+    **s.errors(401, 403, 404),
+}
+JOB_ID = OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The job's id.")
+
+
+class ApiView(APIView):
+    """Base of every endpoint: Bearer token or session, JSON only, errors in the envelope."""
+
+    authentication_classes = AUTHENTICATION_CLASSES
+    permission_classes = [CanViewJobs]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+    schema = AutoSchema()
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def query(self, serializer_class) -> dict:
+        """Validated query parameters; a bad one is a 400 naming it."""
+        serializer = serializer_class(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def body(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+def job_not_found(job_id: str, message: str | None = None) -> ApiError:
+    return ApiError(
+        message or f"job {job_id!r} does not exist",
+        code=status.HTTP_404_NOT_FOUND,
+        data={"field": "job_id", "job_id": job_id},
+    )
+
+
+def get_job(job_id: str):
+    """The job with its job-store fields, or a 404."""
+    # An id that could never be declared is not looked up (PostgreSQL rejects NUL bytes).
+    job = selectors.job_api_get(job_id=job_id) if JOB_ID_PATTERN.match(job_id) else None
+    if job is None:
+        raise job_not_found(job_id)
+    return job
+
+
+def job_state(job) -> dict:
+    return {
+        "job_id": job.job_id,
+        "paused": job.paused,
+        "next_run_time": s.UtcDateTimeField().to_representation(job.next_run_time),
+        "in_job_store": job.in_job_store,
+    }
+
+
+class StatusView(ApiView):
+    @extend_schema(
+        operation_id="scheduler_status",
+        summary="Scheduler status",
+        responses={200: s.enveloped("StatusResponse", s.StatusSerializer()), **READ_ERRORS},
+    )
+    def get(self, request):
+        current = selectors.scheduler_status()
+        data = {
+            "running": current.running,
+            "state": "running" if current.running else "stopped",
+            "heartbeat_age_seconds": current.heartbeat_age_seconds,
+            "registered_jobs": current.registered_jobs,
+            "paused_jobs": current.paused_jobs,
+            "instance": current.instance,
+        }
+        return envelope(s.StatusSerializer(data).data)
+
+
+class JobListView(ApiView):
+    @extend_schema(
+        operation_id="jobs_list",
+        summary="List jobs",
+        parameters=[s.JobListQuerySerializer],
+        responses={
+            200: s.enveloped("JobListResponse", s.listing("JobList", "jobs", s.JobSerializer())),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request):
+        jobs = list(selectors.job_api_list(**self.query(s.JobListQuerySerializer)))
+        return envelope({"total": len(jobs), "jobs": s.JobSerializer(jobs, many=True).data})
+
+
+class JobDetailView(ApiView):
+    @extend_schema(
+        operation_id="job_detail",
+        summary="One job with its window statistics and recent runs",
+        parameters=[JOB_ID],
+        responses={
+            200: s.enveloped("JobDetailResponse", s.JobDetailSerializer()),
+            **s.errors(401, 403, 404),
+        },
+    )
+    def get(self, request, job_id):
+        job = get_job(job_id)
+        job.statistics = selectors.job_window_statistics(job_id=job.job_id)
+        job.recent_runs = list(selectors.job_runs(job=job)[:RECENT_RUNS])
+        return envelope(s.JobDetailSerializer(job).data)
+
+
+RECENT_RUNS = 20
+
+
+class JobRunsView(ApiView):
+    @extend_schema(
+        operation_id="job_runs",
+        summary="A job's run history, newest first",
+        parameters=[JOB_ID, s.RunListQuerySerializer],
+        responses={200: s.enveloped("RunPageResponse", s.RUN_PAGE), **s.errors(400, 401, 403, 404)},
+    )
+    def get(self, request, job_id):
+        params = self.query(s.RunListQuerySerializer)
+        job = get_job(job_id)
+        page_number, page_size = params.pop("page"), params.pop("page_size")
+        runs = selectors.job_runs(job=job, **params)
+        try:
+            page = selectors.job_runs_page(runs=runs, page=page_number, page_size=page_size)
+        except selectors.PageOutOfRange as exc:
+            raise ApiError(str(exc), code=404, data={"field": "page"}) from exc
+
+        def link(number):
+            query = request.query_params.copy()
+            query["page"] = number
+            return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+        return envelope(
+            {
+                "count": page.count,
+                "page": page.page,
+                "page_size": page.page_size,
+                "pages": page.pages,
+                "next": link(page.page + 1) if page.page < page.pages else None,
+                "previous": link(page.page - 1) if page.page > 1 else None,
+                "runs": s.RunSerializer(page.runs, many=True).data,
+            }
+        )
+
+
+class JobTriggerView(ApiView):
+    permission_classes = [CanTriggerJobs]
+
+    @extend_schema(
+        operation_id="job_trigger",
+        summary="Ask the scheduler process to run a job now",
+        parameters=[JOB_ID, s.TriggerQuerySerializer],
+        request=s.TriggerBodySerializer,
+        responses={
+            202: s.enveloped("TriggerResponse", s.TRIGGERED),
+            **s.errors(400, 401, 403, 404, 409),
+        },
+    )
+    def post(self, request, job_id):
+        allow = self.query(s.TriggerQuerySerializer)["allow_concurrent"]
+        allow = allow or self.body(s.TriggerBodySerializer)["allow_concurrent"]
+        if not JOB_ID_PATTERN.match(job_id):
+            raise job_not_found(job_id)
+        try:
+            trigger = services.job_trigger(
+                job_id=job_id, requested_by=request.user.get_username(), allow_concurrent=allow
+            )
+        except services.JobNotFound as exc:
+            raise job_not_found(job_id, str(exc)) from exc
+        except services.JobBusy as exc:
+            raise ApiError(
+                f"{exc}; add ?allow_concurrent=1 to run it anyway",
+                code=status.HTTP_409_CONFLICT,
+                data={"field": "job_id", "job_id": job_id},
+            ) from exc
+        url = reverse("scheduler-api-trigger", kwargs={"pk": trigger.pk})
+        trigger = selectors.trigger_request_get(pk=trigger.pk)
+        data = {
+            "trigger": s.TriggerRequestSerializer(trigger).data,
+            "url": url,
+            "scheduler_running": selectors.scheduler_status().running,
+        }
+        return envelope(data, code=202, message="accepted", headers={"Location": url})
+
+
+class TriggerDetailView(ApiView):
+    @extend_schema(
+        operation_id="trigger_detail",
+        summary="A trigger request: pending, running, done or failed, and its run",
+        responses={
+            200: s.enveloped("TriggerRequestResponse", s.TriggerRequestSerializer()),
+            **s.errors(401, 403, 404),
+        },
+    )
+    def get(self, request, pk):
+        trigger = selectors.trigger_request_get(pk=pk)
+        if trigger is None:
+            raise ApiError(f"trigger request {pk} does not exist", code=404, data={"field": "id"})
+        return envelope(s.TriggerRequestSerializer(trigger).data)
+
+
+class JobPauseView(ApiView):
+    permission_classes = [CanChangeJobs]
+    perform = staticmethod(services.job_pause)
+
+    @extend_schema(
+        operation_id="job_pause",
+        summary="Pause a job: the scheduler stops running it until resumed",
+        parameters=[JOB_ID],
+        request=None,
+        responses=JOB_STATE_RESPONSES,
+    )
+    def post(self, request, job_id):
+        if not JOB_ID_PATTERN.match(job_id):
+            raise job_not_found(job_id)
+        try:
+            self.perform(job_id=job_id)
+        except services.JobNotFound as exc:
+            raise job_not_found(job_id, str(exc)) from exc
+        return envelope(job_state(get_job(job_id)))
+
+
+class JobResumeView(JobPauseView):
+    perform = staticmethod(services.job_resume)
+
+    @extend_schema(
+        operation_id="job_resume",
+        summary="Resume a job: its next run time comes from its trigger again",
+        parameters=[JOB_ID],
+        request=None,
+        responses=JOB_STATE_RESPONSES,
+    )
+    def post(self, request, job_id):
+        return super().post(request, job_id)
+
+
+class JobBatchView(ApiView):
+    permission_classes = [CanWriteJobs]
+
+    @extend_schema(
+        operation_id="jobs_batch",
+        summary="Trigger, pause or resume many jobs, with a result per job",
+        request=s.BatchBodySerializer,
+        responses={200: s.enveloped("BatchResponse", s.BATCH_DATA), **s.errors(400, 401, 403)},
+    )
+    def post(self, request):
+        body = self.body(s.BatchBodySerializer)
+        needed = TRIGGER_PERMISSION if body["action"] == "trigger" else CHANGE_PERMISSION
+        if not request.user.has_perm(needed):
+            raise PermissionDenied(f"You need the {needed!r} permission to {body['action']} jobs.")
+        results = services.jobs_batch(requested_by=request.user.get_username(), **body)
+        succeeded = sum(r.ok for r in results)
+        return envelope(
+            {
+                "action": body["action"],
+                "succeeded": succeeded,
+                "failed": len(results) - succeeded,
+                "results": [r.as_dict() for r in results],
+            }
+        )
+
+
+class MetricsView(ApiView):
+    @extend_schema(
+        operation_id="metrics",
+        summary="The brief's metrics: counters plus rolling-window statistics per job",
+        responses={
+            200: s.enveloped(
+                "MetricsResponse", s.listing("Metrics", "metrics", s.MetricSerializer())
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request):
+        metrics = [m.as_brief_dict() for m in selectors.job_metrics()]
+        return envelope({"total": len(metrics), "metrics": metrics})
+
+
+class ServiceListView(ApiView):
+    @extend_schema(
+        operation_id="services_list",
+        summary="Declared job callables and the jobs that run them",
+        responses={
+            200: s.enveloped(
+                "ServiceListResponse", s.listing("ServiceList", "services", s.ServiceSerializer())
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request):
+        services_ = [service.as_dict() for service in selectors.services_list()]
+        return envelope({"total": len(services_), "services": services_})
+
+
+class HeatmapView(ApiView):
+    @extend_schema(
+        operation_id="heatmap",
+        summary="Failures per category per hour (or day): the dashboard's heatmap",
+        parameters=[s.HeatmapQuerySerializer],
+        responses={200: s.enveloped("HeatmapResponse", s.HeatmapSerializer()), **READ_ERRORS},
+    )
+    def get(self, request):
+        params = self.query(s.HeatmapQuerySerializer)
+        heatmap = selectors.failure_heatmap(hours=params["hours"], bucket=params["bucket"])
+        return envelope({"hours": params["hours"], **heatmap.as_dict()})
+
+
+class SummaryView(ApiView):
+    @extend_schema(
+        operation_id="summary",
+        summary="The dashboard's cards",
+        responses={200: s.enveloped("SummaryResponse", s.SummarySerializer()), **READ_ERRORS},
+    )
+    def get(self, request):
+        return envelope(selectors.dashboard_summary().as_dict())
+
+
+class NotFoundView(ApiView):
+    """Any other path under the API prefix: a 404 in the envelope."""
+
+    permission_classes = [AllowAny]
+    schema = None  # not an endpoint; kept out of the OpenAPI schema
+
+    def handle(self, request, *args, **kwargs):
+        raise ApiError(f"no API endpoint at {request.path}", code=status.HTTP_404_NOT_FOUND)
+
+    get = post = put = patch = delete = handle

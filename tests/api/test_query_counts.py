@@ -1,0 +1,46 @@
+"""List endpoints cost a fixed number of queries however many jobs exist."""
+
+import pytest
+
+from scheduler_monitor.models import RunStatus
+from scheduler_monitor.window import get_window
+
+P = "/api/v1/scheduler"
+# Each request: 1 query for the token (with its user), 2 for the user's and groups' permissions.
+AUTH = 3
+# endpoint -> queries of its own
+EXPECTED = {
+    "jobs": 1,
+    "metrics": 2,  # the window's top-up and the jobs
+    "summary": 2,
+    "heatmap?hours=24": 2,
+    "services/list": 1,
+    "status": 3,
+}
+
+
+@pytest.fixture
+def jobs_with_runs(make_job, record_run, store_job):
+    def make(n):
+        for i in range(n):
+            job = make_job(f"job_{i:03}", category=f"Cat {i % 4}")
+            record_run(job, duration_ms=10.0 + i)
+            record_run(job, status=RunStatus.FAILURE, duration_ms=5.0)
+            if i % 2:
+                store_job(job.job_id)
+        get_window().refresh(force=True)  # warm once: warming is not a per-request cost
+
+    return make
+
+
+@pytest.mark.parametrize("endpoint", list(EXPECTED))
+@pytest.mark.parametrize("jobs", [3, 50])
+def test_it_costs_a_fixed_number_of_queries(
+    endpoint, jobs, jobs_with_runs, reader, django_assert_num_queries, settings
+):
+    """Same count with 3 and with 50 jobs (the window tops up on every request)."""
+    settings.SCHEDULER_MONITOR = {**settings.SCHEDULER_MONITOR, "WINDOW_REFRESH_INTERVAL": 0}
+    jobs_with_runs(jobs)
+    with django_assert_num_queries(AUTH + EXPECTED[endpoint]):
+        response = reader.get(f"{P}/{endpoint}")
+    assert response.status_code == 200
