@@ -42,7 +42,7 @@ class SchedulerCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         """Return the families without samples, so registering runs no query."""
-        return iter(self._families())
+        return iter(self._families().values())
 
     def collect(self) -> Iterator[Metric]:
         snapshot = selectors.prometheus_snapshot()
