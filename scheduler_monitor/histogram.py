@@ -9,6 +9,7 @@ so every bucket still only grows and a higher bucket never counts less than a lo
 """
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from prometheus_client.utils import floatToGoString
 
@@ -20,11 +21,21 @@ def bound_key(bound: float) -> str:
     return floatToGoString(bound)
 
 
+@lru_cache(maxsize=8)
+def _keys(bounds: tuple[float, ...]) -> tuple[str, ...]:
+    return tuple(bound_key(b) for b in bounds)
+
+
 def cumulative_counts(buckets: dict, bounds: Sequence[float]) -> list[tuple[str, int]]:
     """Return ``[(le, cumulative count), ..., ("+Inf", total)]`` for the configured bounds."""
-    stored = _stored(buckets)
-    rows = [(bound_key(b), _estimate(stored, b)) for b in bounds]
-    rows.append((INF, int(buckets.get(INF, 0)) if buckets else 0))
+    keys = _keys(tuple(bounds))
+    try:
+        # The usual case, once per job per scrape: every configured bound is stored.
+        rows = [(key, buckets[key]) for key in keys]
+    except KeyError:
+        stored = _stored(buckets)
+        rows = [(key, _estimate(stored, b)) for key, b in zip(keys, bounds, strict=True)]
+    rows.append((INF, buckets.get(INF, 0)))
     return rows
 
 
