@@ -1,7 +1,10 @@
 """Persisted duration histograms: pure functions and the write path that bumps them."""
 
+import threading
 from datetime import timedelta
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 
 from scheduler_monitor import histogram
@@ -82,3 +85,30 @@ def test_it_bumps_the_same_buckets_in_bulk(make_job, settings):
     assert histogram.cumulative_counts(job.duration_buckets, BOUNDS)[0] == ("0.1", 1)
     assert job.last_success_at == records[1].started_at
     assert job.last_run_at == records[2].started_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_loses_no_observation_when_writers_race(make_job, record_run):
+    """Four threads recording the same job at once: every run is in the histogram."""
+    job = make_job("raced")
+    barrier = threading.Barrier(4)
+
+    def writer(n):
+        barrier.wait()
+        try:
+            for i in range(15):
+                record_run(job, duration_ms=10.0 * (n + 1) + i)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    job.refresh_from_db()
+    assert job.success_count == 60
+    assert job.duration_buckets["+Inf"] == 60
+    durations = [10.0 * (n + 1) + i for n in range(4) for i in range(15)]
+    for key, bound in (("0.01", 0.01), ("0.05", 0.05), ("0.1", 0.1)):
+        assert job.duration_buckets[key] == sum(1 for d in durations if d / 1000 <= bound)
