@@ -28,12 +28,13 @@ def exposition(request: HttpRequest, registry) -> HttpResponse:
     """Encode as the client's Accept asks (text 0.0.4 or OpenMetrics), gzip if accepted."""
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     output = encoder(registry)
-    response = HttpResponse(content_type=content_type)
-    if gzip_accepted(request.headers.get("Accept-Encoding", "")):
-        output = gzip.compress(output)
+    compress = gzip_accepted(request.headers.get("Accept-Encoding", ""))
+    response = HttpResponse(
+        gzip.compress(output) if compress else output, content_type=content_type
+    )
+    if compress:
         response["Content-Encoding"] = "gzip"
     response["Vary"] = "Accept, Accept-Encoding"
-    response.content = output
     return response
 
 
