@@ -48,6 +48,10 @@ class JobDefinition(models.Model):
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_duration_ms = models.FloatField(_("last duration (ms)"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    # Cumulative duration histogram {"<le seconds>": count, "+Inf": count}; only grows
+    # (see histogram.py), so Prometheus can take rates of it across pruning.
+    duration_buckets = models.JSONField(_("duration histogram"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -20,7 +20,7 @@ from django.db import DatabaseError, InterfaceError, close_old_connections, conn
 from django.db.models import F
 from django.utils import timezone
 
-from scheduler_monitor import conf
+from scheduler_monitor import conf, histogram
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     TIMED_STATUSES,
@@ -313,7 +313,9 @@ class Recorder:
                     pid=record.pid,
                     **fields,
                 ).pk
-            JobDefinition.objects.filter(pk=job_pk).update(**counter_updates(record))
+            JobDefinition.objects.filter(pk=job_pk).update(
+                **counter_updates(record), **histogram_updates(job_pk, [record])
+            )
         if record.status in TIMED_STATUSES and record.duration_ms is not None:
             get_window().note_recorded(run_id, record.job_id, record.duration_ms, recorded_at)
         return run_id
@@ -335,9 +337,37 @@ def counter_updates(record: FinishedRun) -> dict:
         updates["failure_count"] = F("failure_count") + 1
     else:
         updates["success_count"] = F("success_count") + 1
+        updates["last_success_at"] = updates["last_run_at"]
     if record.duration_ms is not None:
         updates["duration_sum_ms"] = F("duration_sum_ms") + record.duration_ms
     return updates
+
+
+def histogram_updates(job_pk: int, records: list[FinishedRun]) -> dict:
+    """Return the ``update()`` kwargs that count the records' durations in the job's histogram.
+
+    Call inside the write transaction: the row is locked while its buckets are recomputed, so
+    two writers never lose each other's observations. Observed are exactly the durations that
+    ``duration_sum_ms`` adds up, so the histogram's ``_sum`` and ``_count`` agree with it.
+    """
+    durations = [
+        r.duration_ms
+        for r in records
+        if r.status not in (RunStatus.MISSED, RunStatus.SKIPPED) and r.duration_ms is not None
+    ]
+    if not durations:
+        return {}
+    current = (
+        JobDefinition.objects.select_for_update()
+        .filter(pk=job_pk)
+        .values_list("duration_buckets", flat=True)
+        .first()
+    )
+    return {
+        "duration_buckets": histogram.observe(
+            current or {}, conf.get("HISTOGRAM_BUCKETS"), durations
+        )
+    }
 
 
 recorder = Recorder()
@@ -387,8 +417,9 @@ def write_finished_runs(records: list[FinishedRun]) -> int:
     with transaction.atomic():
         JobRun.objects.bulk_create(rows, batch_size=1000)
         for job_id, job_records in by_job.items():
-            JobDefinition.objects.filter(pk=rec._job_pk(job_id)).update(
-                **bulk_counter_updates(job_records)
+            job_pk = rec._job_pk(job_id)
+            JobDefinition.objects.filter(pk=job_pk).update(
+                **bulk_counter_updates(job_records), **histogram_updates(job_pk, job_records)
             )
     # Rows may lack ids on some backends: let the window re-read them from the database.
     from scheduler_monitor.window import reset_window
@@ -414,4 +445,7 @@ def bulk_counter_updates(records: list[FinishedRun]) -> dict:
         latest = max(executed, key=lambda r: r.started_at or r.finished_at)
         last = counter_updates(latest)
         updates.update({k: v for k, v in last.items() if k.startswith("last_")})
+    successes = [r for r in executed if r.status == RunStatus.SUCCESS]
+    if successes:
+        updates["last_success_at"] = max(r.started_at or r.finished_at for r in successes)
     return updates

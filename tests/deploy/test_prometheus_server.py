@@ -1,0 +1,160 @@
+"""A real Prometheus scrapes the app served by gunicorn, with deploy/'s config and rules."""
+
+import json
+import math
+import re
+import statistics
+from datetime import timedelta
+
+import pytest
+import yaml
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from scheduler_monitor import conf
+from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
+from tests.deploy.prometheus_server import DEPLOY, prometheus_server, scrape_config
+from tests.live_app import gunicorn_app, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+# What Grafana would put in for the dashboard's variables.
+GRAFANA_VARIABLES = {
+    "__rate_interval": "1m",
+    "__interval": "1m",
+    "__range": "1h",
+    "category": ".*",
+    "job_id": ".*",
+}
+
+
+def grafana_expressions() -> list[str]:
+    """Every PromQL expression of the dashboard, variables filled in as Grafana would."""
+    dashboard = json.loads((DEPLOY / "grafana" / "scheduler_monitor.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
+    for variable in dashboard["templating"]["list"]:
+        if variable["type"] == "query":
+            query = variable["query"]["query"]
+            # label_values(metric, label) is Grafana's; Prometheus can evaluate the metric.
+            exprs.append(re.fullmatch(r"label_values\((.*), \w+\)", query).group(1))
+
+    def fill(match):
+        name = match.group(1) or match.group(2)
+        assert name in GRAFANA_VARIABLES, f"unknown dashboard variable ${name}"
+        return GRAFANA_VARIABLES[name]
+
+    return [re.sub(r"\$\{(\w+)\}|\$(\w+)", fill, expr) for expr in exprs]
+
+
+def rule_expressions() -> list[str]:
+    rules = yaml.safe_load((DEPLOY / "scheduler_monitor.rules.yml").read_text())
+    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
+def p95_bucket(durations_ms: list[float]) -> tuple[float, float]:
+    """The histogram bucket (lower, upper seconds) holding the true p95 of the durations."""
+    p95 = statistics.quantiles(durations_ms, n=100, method="inclusive")[94] / 1000
+    bounds = [0.0, *conf.get("HISTOGRAM_BUCKETS")]
+    for lower, upper in zip(bounds, bounds[1:], strict=False):
+        if lower < p95 <= upper:
+            return lower, upper
+    raise AssertionError(p95)
+
+
+@pytest.fixture
+def seeded(make_job, record_run):
+    """Two jobs with runs (one with an awkward name) and a scraper token on disk."""
+    start = timezone.now() - timedelta(hours=1)
+    durations = {"report": [], "odd": []}
+    jobs = {
+        "report": make_job("report", name="Report", category="Billing"),
+        "odd": make_job("odd", name='Odd "名字" \\ x', category="Notifications"),
+    }
+    for i in range(60):
+        for key, job in jobs.items():
+            duration = (40 + 17 * (i % 11)) * (1 if key == "report" else 20)
+            status = RunStatus.FAILURE if i % 7 == 0 else RunStatus.SUCCESS
+            record_run(job, status=status, duration_ms=duration, started_at=start + i * 30 * SEC)
+            durations[key].append(duration)
+    user = User.objects.create_user("prometheus", password="x" * 12)
+    return durations, Token.objects.create(user=user).key
+
+
+SEC = timedelta(seconds=1)
+
+
+def test_it_is_scraped_and_every_dashboard_and_rule_expression_evaluates(
+    seeded, record_run, tmp_path
+):
+    """up is 1, counters equal the DB, quantiles are numbers, no expression errors,
+    and deleting runs never resets a counter."""
+    durations, token = seeded
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    with gunicorn_app() as base:
+        target = base.removeprefix("http://")
+        with prometheus_server(scrape_config(target=target, token_file=token_file)) as prom:
+            prom.wait_for_value('up{job="scheduler_monitor"}', lambda v: v == 1)
+            report = JobDefinition.objects.get(job_id="report")
+            assert (
+                prom.wait_for_value(
+                    'scheduler_job_success_total{job_id="report"}', lambda v: v >= 0
+                )
+                == report.success_count
+            )
+            assert prom.value('scheduler_job_failure_total{job_id="report"}') == (
+                report.failure_count
+            )
+            odd = JobDefinition.objects.get(job_id="odd")
+            assert prom.value('scheduler_job_success_total{job_name="Odd \\"名字\\" \\\\ x"}') == (
+                odd.success_count
+            )
+
+            # Quantile from the cumulative buckets: a number inside the true p95's bucket.
+            for job_id in ("report", "odd"):
+                p95 = prom.value(
+                    "histogram_quantile(0.95, sum by (le) "
+                    f'(scheduler_job_duration_seconds_bucket{{job_id="{job_id}"}}))'
+                )
+                lower, upper = p95_bucket(durations[job_id])
+                assert lower <= p95 <= upper, (job_id, p95, lower, upper)
+
+            # New runs between scrapes: the rate-based quantile becomes a number too.
+            for _ in range(5):
+                record_run("report", duration_ms=300)
+            prom.wait_for_value(
+                "histogram_quantile(0.95, sum by (le) (rate("
+                'scheduler_job_duration_seconds_bucket{job_id="report"}[30s])))',
+                math.isfinite,
+            )
+            report.refresh_from_db()
+            prom.wait_for_value(
+                'scheduler_job_success_total{job_id="report"}',
+                lambda v: v == report.success_count,
+            )
+
+            for expr in [*grafana_expressions(), *rule_expressions()]:
+                answer = prom.query(expr)
+                assert answer["status"] == "success", (expr, answer)
+
+            def rules_evaluated():
+                groups = prom.api("rules")["data"]["groups"]
+                rules = [rule for group in groups for rule in group["rules"]]
+                assert all(rule["health"] != "err" for rule in rules), rules
+                done = all(rule["health"] == "ok" for rule in rules)
+                return len(rules) == len(rule_expressions()) and done
+
+            wait_until(rules_evaluated, timeout=30, what="every alert rule to be evaluated")
+
+            # Pruning: delete every stored run; counters and buckets must not go down.
+            samples = 'count_over_time(scheduler_job_success_total{job_id="report"}[1h])'
+            before = prom.value(samples)
+            JobRun.objects.all().delete()
+            prom.wait_for_value(samples, lambda v: v >= before + 3)
+            assert prom.values("resets(scheduler_job_success_total[1h]) > 0") == []
+            assert prom.values("resets(scheduler_job_failure_total[1h]) > 0") == []
+            assert prom.values("resets(scheduler_job_duration_seconds_bucket[1h]) > 0") == []
+            assert prom.value('scheduler_job_success_total{job_id="report"}') == (
+                report.success_count
+            )
