@@ -1,36 +1,43 @@
-"""Who may read the metrics: a DRF token (``Bearer`` or ``Token``) or a staff session."""
+"""Who may read the metrics: the API's own rules (Bearer/Token or staff session, view right)."""
 
 from django.http import HttpRequest, JsonResponse
-from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 
-KEYWORDS = ("bearer", "token")
+from scheduler_monitor.api.auth import VIEW_PERMISSION, BearerTokenAuthentication
 
 
 class MetricsAuthError(Exception):
     """The request may not read the metrics; the message says why."""
 
+    status = 401
+
+
+class MetricsForbidden(MetricsAuthError):
+    status = 403
+
 
 def check_metrics_access(request: HttpRequest) -> None:
-    """Raise MetricsAuthError unless the request carries a valid token or a staff session."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        parts = header.split()
-        if not parts or parts[0].lower() not in KEYWORDS:
-            raise MetricsAuthError("Unsupported authorization scheme; use 'Bearer <token>'.")
-        if len(parts) != 2:
-            raise MetricsAuthError("Invalid token header: expected 'Bearer <token>'.")
-        token = Token.objects.select_related("user").filter(key=parts[1]).first()
-        if token is None or not token.user.is_active:
-            raise MetricsAuthError("Invalid token.")
-        return
-    user = getattr(request, "user", None)
-    if user is not None and user.is_active and user.is_staff:
-        return
-    raise MetricsAuthError("Authentication credentials were not provided.")
+    """Raise MetricsAuthError unless a token or session user may view the jobs."""
+    try:
+        authenticated = BearerTokenAuthentication().authenticate(request)
+    except AuthenticationFailed as exc:
+        raise MetricsAuthError(str(exc.detail)) from exc
+    if request.headers.get("Authorization") and authenticated is None:
+        raise MetricsAuthError("Unsupported authorization scheme; use 'Bearer <token>'.")
+    user = authenticated[0] if authenticated else getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        raise MetricsAuthError("Authentication credentials were not provided.")
+    if not (user.is_staff or user.has_perm(VIEW_PERMISSION)):
+        raise MetricsForbidden(
+            "You need the 'view job' permission (or staff status) to read the metrics."
+        )
 
 
-def unauthorized(message: str) -> JsonResponse:
-    """A 401 in the API's envelope, telling the client to send a Bearer token."""
-    response = JsonResponse({"code": 401, "message": message, "data": None}, status=401)
-    response["WWW-Authenticate"] = 'Bearer realm="api"'
+def auth_error_response(error: MetricsAuthError) -> JsonResponse:
+    """The error in the API's envelope; a 401 tells the client to send a Bearer token."""
+    response = JsonResponse(
+        {"code": error.status, "message": str(error), "data": None}, status=error.status
+    )
+    if error.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response

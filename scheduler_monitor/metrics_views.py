@@ -9,7 +9,11 @@ from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from scheduler_monitor import conf
-from scheduler_monitor.metrics_auth import MetricsAuthError, check_metrics_access, unauthorized
+from scheduler_monitor.metrics_auth import (
+    MetricsAuthError,
+    auth_error_response,
+    check_metrics_access,
+)
 from scheduler_monitor.prometheus import SchedulerCollector
 
 
@@ -44,7 +48,7 @@ def scheduler_metrics(request: HttpRequest) -> HttpResponse:
     try:
         check_metrics_access(request)
     except MetricsAuthError as exc:
-        return unauthorized(str(exc))
+        return auth_error_response(exc)
     return exposition(request, SchedulerCollector())
 
 
@@ -55,7 +59,7 @@ def process_metrics(request: HttpRequest) -> HttpResponse:
         try:
             check_metrics_access(request)
         except MetricsAuthError as exc:
-            return unauthorized(str(exc))
+            return auth_error_response(exc)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Several workers: each one's values live in files; read them all, like
         # django-prometheus does, but keep our collector (it reads the shared database).

@@ -3,7 +3,7 @@
 import gzip
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
@@ -14,10 +14,23 @@ from tests.prometheus_parse import parse, sample
 API_URL = "/api/v1/scheduler/metrics/prometheus"
 
 
+def user_who_may_view(username: str):
+    user = User.objects.create_user(username, password="x" * 12)
+    user.user_permissions.add(Permission.objects.get(codename="view_jobdefinition"))
+    return user
+
+
 @pytest.fixture
 def token(db):
-    user = User.objects.create_user("scraper", password="x" * 12)
-    return Token.objects.create(user=user).key
+    return Token.objects.create(user=user_who_may_view("scraper")).key
+
+
+def test_it_refuses_a_token_without_the_view_permission(client, job):
+    """A valid token of a user who may not view jobs is a 403, as on the JSON API."""
+    key = Token.objects.create(user=User.objects.create_user("nobody", password="x" * 12)).key
+    response = client.get(API_URL, HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 403
+    assert "view job" in response.json()["message"]
 
 
 @pytest.fixture
@@ -44,7 +57,7 @@ def test_it_refuses_a_request_without_credentials(client, job):
     "header, message",
     [
         ("Bearer not-a-token", "Invalid token."),
-        ("Bearer", "Invalid token header: expected 'Bearer <token>'."),
+        ("Bearer", "Invalid Authorization header: expected 'Bearer <token>'."),
         ("Basic dXNlcjpwYXNz", "Unsupported authorization scheme; use 'Bearer <token>'."),
     ],
 )
@@ -78,7 +91,7 @@ def test_it_serves_a_staff_session_but_not_a_plain_user(client, job, admin_user)
     """Staff browsing the API may read it; a logged-in non-staff user may not."""
     plain = User.objects.create_user("plain", password="x" * 12)
     client.force_login(plain)
-    assert client.get(API_URL).status_code == 401
+    assert client.get(API_URL).status_code == 403
     client.force_login(admin_user)
     response = client.get(API_URL)
     assert response.status_code == 200

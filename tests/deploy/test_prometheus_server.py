@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import yaml
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -78,6 +78,7 @@ def seeded(make_job, record_run):
             record_run(job, status=status, duration_ms=duration, started_at=start + i * 30 * SEC)
             durations[key].append(duration)
     user = User.objects.create_user("prometheus", password="x" * 12)
+    user.user_permissions.add(Permission.objects.get(codename="view_jobdefinition"))
     return durations, Token.objects.create(user=user).key
 
 
