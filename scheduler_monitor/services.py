@@ -146,3 +146,55 @@ def trigger_request_finish(*, request_id: int, succeeded: bool, error: str = "")
         finished_at=timezone.now(),
         error=error,
     )
+
+
+# --- Dashboard writes --------------------------------------------------------------------
+
+
+class JobActionError(Exception):
+    """A trigger, pause or resume that cannot be done; the message says why."""
+
+
+def _refuse_removed(job: JobDefinition) -> None:
+    if job.removed:
+        raise JobActionError(f"Job {job.job_id} is no longer declared")
+
+
+def job_trigger(*, job: JobDefinition, requested_by: str = "") -> TriggerRequest:
+    """Ask the running scheduler to run the job now (it picks pending requests up)."""
+    _refuse_removed(job)
+    return TriggerRequest.objects.create(job=job, requested_by=requested_by[:150])
+
+
+def _store_next_run_time(job_id: str, *, paused: bool) -> None:
+    """Pause or resume the job in django-apscheduler's store, as ``Job.pause()`` would."""
+    from django_apscheduler.jobstores import DjangoJobStore
+
+    store = DjangoJobStore()
+    stored = store.lookup_job(job_id)
+    if stored is None:
+        return  # Not scheduled yet: the scheduler reads ``paused`` when it registers it.
+    stored.next_run_time = (
+        None if paused else stored.trigger.get_next_fire_time(None, timezone.now())
+    )
+    store.update_job(stored)
+
+
+def _set_paused(job: JobDefinition, *, paused: bool, requested_by: str) -> JobDefinition:
+    _refuse_removed(job)
+    with transaction.atomic():
+        JobDefinition.objects.filter(pk=job.pk).update(paused=paused, updated_at=timezone.now())
+        _store_next_run_time(job.job_id, paused=paused)
+    job.paused = paused
+    logger.info("Job %s %s by %s", job.job_id, "paused" if paused else "resumed", requested_by)
+    return job
+
+
+def job_pause(*, job: JobDefinition, requested_by: str = "") -> JobDefinition:
+    """Stop scheduling the job: mark it paused and clear its next run in the job store."""
+    return _set_paused(job, paused=True, requested_by=requested_by)
+
+
+def job_resume(*, job: JobDefinition, requested_by: str = "") -> JobDefinition:
+    """Schedule the job again from its trigger's next fire time."""
+    return _set_paused(job, paused=False, requested_by=requested_by)
