@@ -33,7 +33,7 @@
         node.textContent = relativeText(date);
         node.title = exact + " (" + utc + ")";
       } else if (style === "hour") {
-        node.textContent = date.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+        node.textContent = date.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
         node.title = exact + " (" + utc + ")";
       } else if (style === "date") {
         node.textContent = utc.slice(5, 10);  /* day buckets are UTC days: label them so */
