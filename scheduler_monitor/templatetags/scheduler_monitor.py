@@ -18,11 +18,12 @@ def duration(ms: float | None) -> str:
     """``850 ms``, ``1.25 s``, ``2.5 min``; a dash when unknown."""
     if ms is None:
         return "—"
-    if ms < 1000:
-        return _("%(value)s ms") % {"value": number_format(ms, 0)}
-    if ms < 60_000:
-        return _("%(value)s s") % {"value": number_format(ms / 1000, 2)}
-    return _("%(value)s min") % {"value": number_format(ms / 60_000, 1)}
+    # number_format truncates; round first so 173.99 reads 174.
+    if round(ms) < 1000:
+        return _("%(value)s ms") % {"value": number_format(round(ms), 0)}
+    if round(ms / 1000, 2) < 60:
+        return _("%(value)s s") % {"value": number_format(round(ms / 1000, 2), 2)}
+    return _("%(value)s min") % {"value": number_format(round(ms / 60_000, 1), 1)}
 
 
 @register.filter
@@ -30,7 +31,7 @@ def percent(rate: float | None) -> str:
     """``97.5%``; a dash when there was no run."""
     if rate is None:
         return "—"
-    return f"{number_format(rate * 100, 1)}%"
+    return f"{number_format(round(rate * 100, 1), 1)}%"
 
 
 @register.filter

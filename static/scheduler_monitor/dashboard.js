@@ -62,6 +62,7 @@
     }
     var panels = root.querySelectorAll(".sm-panel");
     for (var j = 0; j < panels.length; j++) { panels[j].hidden = panels[j].dataset.panel !== name; }
+    showNewest();
   }
   root.addEventListener("click", function (event) {
     var tab = event.target.closest(".sm-tab");
@@ -87,6 +88,12 @@
     for (var i = 0; i < maps.length; i++) { maps[i].hidden = maps[i].dataset.range !== name; }
     var buttons = root.querySelectorAll(".sm-heat-range");
     for (var j = 0; j < buttons.length; j++) { buttons[j].classList.toggle("sm-heat-range-active", buttons[j].dataset.range === name); }
+    showNewest();
+  }
+  /* On a narrow screen the heatmap scrolls inside its box: start at the newest bucket. */
+  function showNewest() {
+    var wraps = root.querySelectorAll(".sm-heatmap:not([hidden]) .sm-table-wrap");
+    for (var i = 0; i < wraps.length; i++) { wraps[i].scrollLeft = wraps[i].scrollWidth; }
   }
 
   /* --- instant search and category filter (same rule as the server's) ---------------- */
@@ -191,6 +198,7 @@
     localiseTimes(root);
     applyFilter();
     applySort();
+    showNewest();
   }
   select.addEventListener("change", function () {
     setParam("refresh", select.value === root.dataset.refresh ? "" : select.value);

@@ -125,7 +125,8 @@ def build_dataset(now: datetime | None = None) -> Dataset:
     }
     started = []
     recorder = get_recorder()
-    for job_id, status, duration, hours_ago, gateway in RUNS:
+    # Oldest first, as a scheduler records them: the last write sets the job's last run.
+    for job_id, status, duration, hours_ago, gateway in sorted(RUNS, key=lambda r: -r[3]):
         at = now - timedelta(hours=hours_ago)
         recorder.write(
             FinishedRun(
