@@ -253,11 +253,11 @@ def metrics_registry():
     from prometheus_client import CollectorRegistry
 
     try:
-        from scheduler_monitor.prometheus import Collector
+        from scheduler_monitor.prometheus import SchedulerCollector as collector_class
     except ImportError:
-        Collector = _FallbackCollector  # noqa: N806 - TODO(merge): drop the fallback
+        collector_class = _FallbackCollector  # TODO(merge): drop the fallback
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(Collector())
+    registry.register(collector_class())
     return registry
 
 
