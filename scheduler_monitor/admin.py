@@ -30,13 +30,25 @@ def _run_action(modeladmin, request, queryset, service, done_message: str) -> No
     done = 0
     for job in queryset:
         try:
-            service(job=job, requested_by=request.user.get_username())
-        except services.JobActionError as exc:
+            service(job, request.user.get_username())
+        except (services.JobNotFound, services.JobBusy) as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
         else:
             done += 1
     if done:
         modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+def _trigger(job, username):
+    return services.job_trigger(job_id=job.job_id, requested_by=username)
+
+
+def _pause(job, username):
+    return services.job_pause(job_id=job.job_id)
+
+
+def _resume(job, username):
+    return services.job_resume(job_id=job.job_id)
 
 
 @admin.register(JobDefinition)
@@ -80,17 +92,17 @@ class JobDefinitionAdmin(admin.ModelAdmin):
             "Requested runs of %(count)d jobs.",
             queryset.count(),
         )
-        _run_action(self, request, queryset, services.job_trigger, message)
+        _run_action(self, request, queryset, _trigger, message)
 
     @admin.action(description=_("Pause the selected jobs"), permissions=["change"])
     def pause_jobs(self, request, queryset):
         message = ngettext("Paused %(count)d job.", "Paused %(count)d jobs.", queryset.count())
-        _run_action(self, request, queryset, services.job_pause, message)
+        _run_action(self, request, queryset, _pause, message)
 
     @admin.action(description=_("Resume the selected jobs"), permissions=["change"])
     def resume_jobs(self, request, queryset):
         message = ngettext("Resumed %(count)d job.", "Resumed %(count)d jobs.", queryset.count())
-        _run_action(self, request, queryset, services.job_resume, message)
+        _run_action(self, request, queryset, _resume, message)
 
     def has_trigger_permission(self, request):
         return request.user.has_perm("scheduler_monitor.trigger_job")

@@ -210,9 +210,18 @@ def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
 
 
 ACTIONS = {
-    "trigger": (services.job_trigger, "scheduler_monitor.trigger_job"),
-    "pause": (services.job_pause, "scheduler_monitor.change_jobdefinition"),
-    "resume": (services.job_resume, "scheduler_monitor.change_jobdefinition"),
+    "trigger": (
+        lambda job, user: services.job_trigger(job_id=job.job_id, requested_by=user),
+        "scheduler_monitor.trigger_job",
+    ),
+    "pause": (
+        lambda job, user: services.job_pause(job_id=job.job_id),
+        "scheduler_monitor.change_jobdefinition",
+    ),
+    "resume": (
+        lambda job, user: services.job_resume(job_id=job.job_id),
+        "scheduler_monitor.change_jobdefinition",
+    ),
 }
 ACTION_DONE = {
     "trigger": gettext_lazy("Run of %(job)s requested; the scheduler starts it within seconds."),
@@ -234,8 +243,8 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
     if job is None:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     try:
-        service(job=job, requested_by=request.user.get_username())
-    except services.JobActionError as exc:
+        service(job, request.user.get_username())
+    except (services.JobNotFound, services.JobBusy) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, str(ACTION_DONE[action]) % {"job": job.job_id})

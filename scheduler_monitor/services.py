@@ -148,53 +148,63 @@ def trigger_request_finish(*, request_id: int, succeeded: bool, error: str = "")
     )
 
 
-# --- Dashboard writes --------------------------------------------------------------------
+# --- Dashboard writes
+# A minimal subset of the API branch's "API writes" with the same names, signatures and
+# exceptions, so that at merge this section can be deleted and callers keep working.
 
 
-class JobActionError(Exception):
-    """A trigger, pause or resume that cannot be done; the message says why."""
+class JobNotFound(LookupError):
+    """No declared (non-removed) job has this id."""
 
 
-def _refuse_removed(job: JobDefinition) -> None:
-    if job.removed:
-        raise JobActionError(f"Job {job.job_id} is no longer declared")
+class JobBusy(RuntimeError):
+    """A new run would overlap one that is running or queued (raised by the API's version)."""
 
 
-def job_trigger(*, job: JobDefinition, requested_by: str = "") -> TriggerRequest:
-    """Ask the running scheduler to run the job now (it picks pending requests up)."""
-    _refuse_removed(job)
-    return TriggerRequest.objects.create(job=job, requested_by=requested_by[:150])
-
-
-def _store_next_run_time(job_id: str, *, paused: bool) -> None:
-    """Pause or resume the job in django-apscheduler's store, as ``Job.pause()`` would."""
-    from django_apscheduler.jobstores import DjangoJobStore
-
-    store = DjangoJobStore()
-    stored = store.lookup_job(job_id)
-    if stored is None:
-        return  # Not scheduled yet: the scheduler reads ``paused`` when it registers it.
-    stored.next_run_time = (
-        None if paused else stored.trigger.get_next_fire_time(None, timezone.now())
-    )
-    store.update_job(stored)
-
-
-def _set_paused(job: JobDefinition, *, paused: bool, requested_by: str) -> JobDefinition:
-    _refuse_removed(job)
-    with transaction.atomic():
-        JobDefinition.objects.filter(pk=job.pk).update(paused=paused, updated_at=timezone.now())
-        _store_next_run_time(job.job_id, paused=paused)
-    job.paused = paused
-    logger.info("Job %s %s by %s", job.job_id, "paused" if paused else "resumed", requested_by)
+def _declared_job(job_id: str) -> JobDefinition:
+    job = JobDefinition.objects.filter(job_id=job_id, removed=False).first()
+    if job is None:
+        raise JobNotFound(f"job {job_id!r} does not exist or is no longer declared")
     return job
 
 
-def job_pause(*, job: JobDefinition, requested_by: str = "") -> JobDefinition:
+def job_trigger(
+    *, job_id: str, requested_by: str = "", allow_concurrent: bool = False
+) -> TriggerRequest:
+    """Ask the running scheduler to run the job now (it picks pending requests up)."""
+    job = _declared_job(job_id)
+    return TriggerRequest.objects.create(
+        job=job, requested_by=requested_by[:150], allow_concurrent=allow_concurrent
+    )
+
+
+def _set_paused(job_id: str, *, paused: bool) -> JobDefinition:
+    """Flag the job and pause/resume it in django-apscheduler's store, as ``Job.pause()`` does.
+
+    The running scheduler re-reads the store when its maintenance thread wakes it up.
+    """
+    from django_apscheduler.jobstores import DjangoJobStore
+
+    with transaction.atomic():
+        job = _declared_job(job_id)
+        JobDefinition.objects.filter(pk=job.pk).update(paused=paused, updated_at=timezone.now())
+        store = DjangoJobStore()
+        stored = store.lookup_job(job_id)
+        # Not in the store yet: the scheduler reads ``paused`` when it registers the job.
+        if stored is not None and (stored.next_run_time is None) != paused:
+            stored.next_run_time = (
+                None if paused else stored.trigger.get_next_fire_time(None, timezone.now())
+            )
+            store.update_job(stored)
+    job.paused = paused
+    return job
+
+
+def job_pause(*, job_id: str) -> JobDefinition:
     """Stop scheduling the job: mark it paused and clear its next run in the job store."""
-    return _set_paused(job, paused=True, requested_by=requested_by)
+    return _set_paused(job_id, paused=True)
 
 
-def job_resume(*, job: JobDefinition, requested_by: str = "") -> JobDefinition:
+def job_resume(*, job_id: str) -> JobDefinition:
     """Schedule the job again from its trigger's next fire time."""
-    return _set_paused(job, paused=False, requested_by=requested_by)
+    return _set_paused(job_id, paused=False)
