@@ -172,7 +172,7 @@ def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
     stats = selectors.job_window_statistics(job_id=job.job_id)
     recent = selectors.job_recent_durations(job=job, limit=CHART_RUNS)
     hours = selectors.job_hourly_outcomes(job=job, days=7)
-    page = Paginator(selectors.job_runs(job=job, status=status), RUNS_PER_PAGE).get_page(
+    page = Paginator(selectors.job_runs(job=job, status=status or None), RUNS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     recent_stats = summarise(r.duration_ms for r in recent) if recent else EMPTY_STATS

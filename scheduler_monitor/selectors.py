@@ -375,10 +375,13 @@ def job_hourly_outcomes(
 
 
 def job_runs(*, job: JobDefinition, status: str | None = None) -> QuerySet[JobRun]:
-    """The job's runs, newest first, optionally of one status."""
+    """The job's runs, newest first, optionally of one status.
+
+    Same name and ordering as the API branch's ``job_runs`` (a superset): drop this at merge.
+    """
     # Missed runs never started: they sort by when they were due.
     when = Coalesce("started_at", "scheduled_at", "finished_at")
     runs = JobRun.objects.filter(job=job).order_by(when.desc(nulls_last=True), "-id")
-    if status:
+    if status is not None:
         runs = runs.filter(status=status)
     return runs
