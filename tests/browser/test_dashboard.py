@@ -139,6 +139,26 @@ def test_it_shows_a_new_run_after_auto_refresh_and_the_button(
     assert page.js_errors == []
 
 
+def test_it_pauses_auto_refresh_while_the_tab_is_hidden(page, login, browser_dataset, record_run):
+    """No refresh runs while the tab is hidden; showing it again refreshes at once."""
+    login(page, "/scheduler-monitoring?refresh=1")
+    set_hidden = """hidden => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    page.evaluate(set_hidden, True)
+    page.wait_for_timeout(1200)  # let a refresh that was already in flight land
+    refreshes = page.get_attribute("#sm-dashboard", "data-refreshes")
+    before = browser_dataset.expected_cards()["runs_last_24h"]
+    record_run("alpha_job")
+    page.wait_for_timeout(2500)  # over two intervals
+    assert page.get_attribute("#sm-dashboard", "data-refreshes") == refreshes
+    runs_card = page.locator("#sm-card-runs-24h .sm-card-value")
+    expect()(runs_card).to_have_text(str(before))
+    page.evaluate(set_hidden, False)
+    expect()(runs_card).to_have_text(str(before + 1))
+
+
 def test_it_downloads_a_prometheus_export(page, login, browser_dataset, tmp_path):
     """The export button downloads scheduler-metrics-<UTC>.prom that parses as Prometheus text."""
     login(page)
@@ -165,11 +185,12 @@ def test_it_triggers_a_job_from_its_page(page, login, browser_dataset):
 
 
 PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1920, "height": 1080}
 
 
-@pytest.mark.parametrize("page", [PHONE], indirect=True)
-def test_it_never_scrolls_sideways_on_a_phone(page, login, browser_dataset):
-    """At 375 px the document is not wider than the viewport, on every tab and the job page."""
+@pytest.mark.parametrize("page", [PHONE, DESKTOP], indirect=True, ids=["375px", "1920px"])
+def test_it_never_scrolls_sideways(page, login, browser_dataset):
+    """At 375 and 1920 px the document is not wider than the viewport, on every tab and page."""
     login(page)
 
     def overflow():
@@ -177,10 +198,14 @@ def test_it_never_scrolls_sideways_on_a_phone(page, login, browser_dataset):
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
 
+    width = page.viewport_size["width"]
     assert overflow() <= 0
-    shot(page, "phone-jobs")
+    shot(page, f"{width}-jobs")
     page.click("#sm-tab-heatmap")
     assert overflow() <= 0
-    shot(page, "phone-heatmap")
+    page.click(".sm-heat-range[data-range=day]")
+    assert overflow() <= 0
+    shot(page, f"{width}-heatmap")
     page.goto(page.url.split("/scheduler-monitoring")[0] + "/scheduler-monitoring/jobs/beta_job")
     assert overflow() <= 0
+    shot(page, f"{width}-job")
