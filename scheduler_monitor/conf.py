@@ -22,7 +22,7 @@ MISFIRE_GRACE_TIME             30                             seconds a late run
 EXECUTION_LOG_MAX_AGE          3600                           seconds of django-apscheduler's log
 AUTO_REFRESH_SECONDS           30                             dashboard auto-refresh interval
 HEATMAP_ALARM_THRESHOLD        5                              failures per cell marked as alarm
-BRIEF_METRICS                  True                           export the brief's gauges (``*_ms``...)
+BRIEF_METRICS                  True                           export the brief's ``*_ms`` gauges
 HISTOGRAM_BUCKETS              (0.01 ... 600)                 seconds; duration histogram bounds
 METRICS_REQUIRE_TOKEN          False                          require a token on ``/metrics`` too
 =============================  =============================  ===================================

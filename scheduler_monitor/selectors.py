@@ -19,7 +19,7 @@ from scheduler_monitor.models import (
     TriggerRequest,
     TriggerStatus,
 )
-from scheduler_monitor.stats import EMPTY_STATS, Stats
+from scheduler_monitor.stats import EMPTY_STATS, Stats, summarise
 from scheduler_monitor.window import get_window
 
 
@@ -540,3 +540,120 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
         ) in rows
     ]
     return PrometheusSnapshot(jobs=jobs, status=scheduler_status(now=now))
+
+
+# --- Dashboard reads ---------------------------------------------------------------------
+
+GATEWAY_MEASUREMENT = "gateway_response_ms"
+
+
+@dataclass(frozen=True)
+class NotificationChain:
+    """The notification job's health: counters, window timings, the gateway's response time."""
+
+    job_id: str
+    job: JobDefinition | None
+    stats: Stats
+    gateway: Stats
+
+    @property
+    def success_rate(self) -> float | None:
+        return success_rate(self.job.success_count, self.job.failure_count) if self.job else None
+
+
+def measurement_statistics(*, job: JobDefinition, name: str, limit: int | None = None) -> Stats:
+    """Summarise one named measurement over the job's last ``limit`` runs that recorded it."""
+    limit = limit or conf.get("HISTORY_SIZE")
+    rows = (
+        JobRun.objects.filter(job=job, status__in=TIMED_STATUSES)
+        .exclude(measurements={})
+        .order_by("-started_at", "-id")
+        .values_list("measurements", flat=True)[:limit]
+    )
+    values = [
+        float(m[name]) for m in rows if isinstance(m, dict) and isinstance(m.get(name), int | float)
+    ]
+    return summarise(values)
+
+
+def notification_chain(*, job_id: str | None = None) -> NotificationChain:
+    """The job named by ``NOTIFICATION_JOB_ID`` (or ``job_id``), with its gateway timings."""
+    job_id = job_id or conf.get("NOTIFICATION_JOB_ID")
+    job = JobDefinition.objects.filter(job_id=job_id).first()
+    if job is None:
+        return NotificationChain(job_id=job_id, job=None, stats=EMPTY_STATS, gateway=EMPTY_STATS)
+    return NotificationChain(
+        job_id=job_id,
+        job=job,
+        stats=job_window_statistics(job_id=job_id),
+        gateway=measurement_statistics(job=job, name=GATEWAY_MEASUREMENT),
+    )
+
+
+def job_next_run_times() -> dict[str, datetime | None]:
+    """Next run of every job in django-apscheduler's job store (None when paused)."""
+    from django_apscheduler.models import DjangoJob
+
+    return dict(DjangoJob.objects.values_list("id", "next_run_time"))
+
+
+def job_get(*, job_id: str) -> JobDefinition | None:
+    return JobDefinition.objects.filter(job_id=job_id).first()
+
+
+@dataclass(frozen=True)
+class RecentRun:
+    run_id: int
+    started_at: datetime
+    duration_ms: float
+    status: str
+
+
+def job_recent_durations(*, job: JobDefinition, limit: int = 100) -> list[RecentRun]:
+    """The job's last ``limit`` timed runs, oldest first (for the duration chart)."""
+    rows = (
+        JobRun.objects.filter(job=job, status__in=TIMED_STATUSES, duration_ms__isnull=False)
+        .exclude(started_at=None)
+        .order_by("-started_at", "-id")
+        .values_list("pk", "started_at", "duration_ms", "status")[:limit]
+    )
+    return [RecentRun(*row) for row in reversed(list(rows))]
+
+
+@dataclass(frozen=True)
+class HourOutcome:
+    hour: datetime
+    successes: int
+    failures: int
+
+
+def job_hourly_outcomes(
+    *, job: JobDefinition, days: int = 7, now: datetime | None = None
+) -> list[HourOutcome]:
+    """Successes and failures per UTC hour over the last ``days`` days, oldest hour first.
+
+    Bucketed in Python: one job's week of rows is small, and SQLite has no fast TruncHour.
+    """
+    now = now or timezone.now()
+    current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    count = days * 24
+    start = current - timedelta(hours=count - 1)
+    successes = [0] * count
+    failures = [0] * count
+    rows = JobRun.objects.filter(
+        job=job,
+        started_at__gte=start,
+        status__in=[*TIMED_STATUSES, RunStatus.ABANDONED],
+    ).values_list("started_at", "status")
+    for started_at, status in rows.iterator(chunk_size=2000):
+        index = int((started_at - start) / timedelta(hours=1))
+        if not 0 <= index < count:
+            continue
+        if status in FAILED_STATUSES:
+            failures[index] += 1
+        else:
+            successes[index] += 1
+    return [
+        HourOutcome(hour=start + timedelta(hours=i), successes=successes[i], failures=failures[i])
+        for i in range(count)
+    ]
