@@ -25,6 +25,10 @@ HEATMAP_ALARM_THRESHOLD        5                              failures per cell 
 BRIEF_METRICS                  True                           export the brief's ``*_ms`` families
 HISTOGRAM_BUCKETS              (0.01 ... 600)                 seconds; duration histogram bounds
 METRICS_REQUIRE_TOKEN          False                          require a token on ``/metrics`` too
+PRUNE_SCHEDULE                 None                           let the scheduler prune runs, e.g.
+                                                              ``{"cron": "17 3 * * *", "days": 30,
+                                                              "keep_failures_days": 90,
+                                                              "batch_size": 5000}``
 =============================  =============================  ===================================
 """
 
@@ -54,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "BRIEF_METRICS": True,
     "HISTOGRAM_BUCKETS": (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600),
     "METRICS_REQUIRE_TOKEN": False,
+    "PRUNE_SCHEDULE": None,
 }
 
 POSITIVE_INTS = {
@@ -127,3 +132,40 @@ def validate() -> None:
         or list(buckets) != sorted(set(buckets))
     ):
         _fail("HISTOGRAM_BUCKETS", "must be increasing positive seconds", buckets)
+    validate_operations(values)
+
+
+# --- Operations settings -------------------------------------------------------------------
+
+PRUNE_KEYS = {"cron", "days", "keep_failures_days", "batch_size"}
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def validate_operations(values: dict[str, Any]) -> None:
+    """Check the retention, overdue, alert and lease settings."""
+    prune = values.get("PRUNE_SCHEDULE")
+    if prune is not None:
+        if not isinstance(prune, dict) or not set(prune) <= PRUNE_KEYS or "days" not in prune:
+            _fail(
+                "PRUNE_SCHEDULE",
+                "must be None or a dict with 'days' (and optional 'cron', "
+                "'keep_failures_days', 'batch_size')",
+                prune,
+            )
+        if not _positive_int(prune["days"]):
+            _fail("PRUNE_SCHEDULE", "'days' must be a positive integer", prune)
+        keep = prune.get("keep_failures_days")
+        if keep is not None and not (_positive_int(keep) and keep >= prune["days"]):
+            _fail("PRUNE_SCHEDULE", "'keep_failures_days' must be an integer >= 'days'", prune)
+        if not _positive_int(prune.get("batch_size", 5000)):
+            _fail("PRUNE_SCHEDULE", "'batch_size' must be a positive integer", prune)
+        cron = prune.get("cron", "17 3 * * *")
+        try:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(cron)
+        except (ValueError, TypeError, AttributeError) as exc:
+            _fail("PRUNE_SCHEDULE", f"'cron' is not a crontab expression ({exc})", prune)

@@ -142,3 +142,37 @@ class TriggerRequest(models.Model):
 
     def __str__(self):
         return f"trigger {self.pk} of {self.job_id} ({self.status})"
+
+
+class JobRunDailyRollup(models.Model):
+    """One job's runs of one UTC day, kept after the runs themselves are pruned.
+
+    Written by the prune before it deletes a day's runs, over every finished run of that
+    day (failures kept longer included), so a day is either rolled up or still raw.
+    """
+
+    job = models.ForeignKey(JobDefinition, on_delete=models.CASCADE, related_name="daily_rollups")
+    day = models.DateField(_("day (UTC)"))
+    runs = models.IntegerField(_("runs"), default=0, help_text=_("successes + failures"))
+    successes = models.IntegerField(_("successes"), default=0)
+    failures = models.IntegerField(_("failures"), default=0, help_text=_("failed + abandoned"))
+    missed = models.IntegerField(_("missed"), default=0)
+    skipped = models.IntegerField(_("skipped"), default=0)
+    duration_count = models.IntegerField(_("timed runs"), default=0)
+    duration_sum_ms = models.FloatField(_("total duration (ms)"), default=0.0)
+    duration_min_ms = models.FloatField(_("min duration (ms)"), null=True, blank=True)
+    duration_max_ms = models.FloatField(_("max duration (ms)"), null=True, blank=True)
+    duration_p95_ms = models.FloatField(_("p95 duration (ms)"), null=True, blank=True)
+    rolled_up_at = models.DateTimeField(_("rolled up at"))
+
+    class Meta:
+        ordering = ["day", "job_id"]
+        verbose_name = _("daily rollup")
+        verbose_name_plural = _("daily rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "day"], name="sm_rollup_job_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="sm_rollup_day")]
+
+    def __str__(self):
+        return f"{self.job_id} {self.day}: {self.runs} runs"

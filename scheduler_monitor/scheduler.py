@@ -15,6 +15,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MANUAL_STORE = "manual"
 FIRST_RUN_SPREAD_SECONDS = 10
+PRUNE_JOB_ID = "scheduler-monitor-prune"
 
 
 def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_id=None):
@@ -96,6 +98,7 @@ class SchedulerProcess:
         for spec in specs:
             self._add_job(spec, paused=spec.job_id in paused)
         self._remove_undeclared({spec.job_id for spec in specs})
+        self._add_prune_job()
         self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         logger.info("Scheduler %s prepared %s job(s)", self.instance, len(specs))
 
@@ -219,6 +222,21 @@ class SchedulerProcess:
                 jobstore=MANUAL_STORE,
                 misfire_grace_time=None,
             )
+
+    def _add_prune_job(self) -> None:
+        # Retention (PRUNE_SCHEDULE): kept in memory, re-added at each start from settings.
+        options = conf.get("PRUNE_SCHEDULE")
+        if not options:
+            return
+        cron = options.get("cron", services.PRUNE_DEFAULT_CRON)
+        self.scheduler.add_job(
+            services.job_runs_prune_from_settings,
+            trigger=CronTrigger.from_crontab(cron, timezone=settings.TIME_ZONE),
+            id=PRUNE_JOB_ID,
+            name="Prune old job runs",
+            jobstore=MANUAL_STORE,
+            replace_existing=True,
+        )
 
     def _prune_execution_log(self, now: float) -> None:
         # JobRun is the history; django-apscheduler's own log is kept short, not twice.

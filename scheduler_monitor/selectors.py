@@ -1,7 +1,8 @@
 """Read-side queries: every aggregate shown by the API, pages, commands and Prometheus."""
 
+import math
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -253,5 +254,181 @@ def failure_heatmap(
         buckets=buckets,
         rows=rows,
         max_count=max((max(r.counts) for r in rows if r.counts), default=0),
+        alarm_threshold=conf.get("HEATMAP_ALARM_THRESHOLD"),
+    )
+
+
+# --- Operations reads ----------------------------------------------------------------------
+# Daily trends: rollups for pruned days, raw runs for the rest; the two never overlap
+# because the prune rolls a (job, day) up over all its runs before deleting any.
+
+
+@dataclass(frozen=True)
+class DailyTrend:
+    """One job's runs of one UTC day, from its rollup or from its runs."""
+
+    job_id: str
+    day: date
+    runs: int
+    successes: int
+    failures: int
+    missed: int
+    skipped: int
+    duration_count: int
+    duration_sum_ms: float
+    duration_min_ms: float | None
+    duration_max_ms: float | None
+    duration_p95_ms: float | None
+    source: str  # "rollup" or "runs"
+
+    @property
+    def avg_duration_ms(self) -> float | None:
+        return self.duration_sum_ms / self.duration_count if self.duration_count else None
+
+    @property
+    def success_rate(self) -> float | None:
+        return success_rate(self.successes, self.failures)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["day"] = self.day.isoformat()
+        data["avg_duration_ms"] = self.avg_duration_ms
+        data["success_rate"] = self.success_rate
+        return data
+
+
+def _trend_days(days: int, now: datetime) -> list[date]:
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    today = now.astimezone(UTC).date()
+    return [today - timedelta(days=i) for i in range(days - 1, -1, -1)]
+
+
+def job_daily_trends(
+    *, days: int = 30, job_ids: list[str] | None = None, now: datetime | None = None
+) -> list[DailyTrend]:
+    """Per job and UTC day over the last ``days`` days (today included), oldest first.
+
+    Days without any run are left out. Memory holds one job's raw runs at a time.
+    """
+    from scheduler_monitor.models import JobRunDailyRollup
+    from scheduler_monitor.services import run_moment, runs_between
+    from scheduler_monitor.stats import percentile
+
+    now = now or timezone.now()
+    day_list = _trend_days(days, now)
+    start = datetime(day_list[0].year, day_list[0].month, day_list[0].day, tzinfo=UTC)
+    jobs = JobDefinition.objects.all()
+    if job_ids is not None:
+        jobs = jobs.filter(job_id__in=job_ids)
+    names = dict(jobs.values_list("pk", "job_id"))
+    trends: dict[tuple[str, date], DailyTrend] = {}
+    rollups = JobRunDailyRollup.objects.filter(day__gte=day_list[0], job_id__in=list(names))
+    for r in rollups:
+        key = (names[r.job_id], r.day)
+        trends[key] = DailyTrend(
+            job_id=key[0],
+            day=r.day,
+            runs=r.runs,
+            successes=r.successes,
+            failures=r.failures,
+            missed=r.missed,
+            skipped=r.skipped,
+            duration_count=r.duration_count,
+            duration_sum_ms=r.duration_sum_ms,
+            duration_min_ms=r.duration_min_ms,
+            duration_max_ms=r.duration_max_ms,
+            duration_p95_ms=r.duration_p95_ms,
+            source="rollup",
+        )
+    rows = (
+        JobRun.objects.exclude(status=RunStatus.RUNNING)
+        .filter(runs_between(start, now + timedelta(days=1)), job_id__in=list(names))
+        .order_by("job_id")
+        .values_list("job_id", "status", "duration_ms", "started_at", "scheduled_at", "finished_at")
+    )
+    current_job = None
+    per_day: dict[date, list] = {}
+
+    def flush_job():
+        for day, (counts, durations) in per_day.items():
+            key = (names[current_job], day)
+            if key in trends:
+                continue  # the rollup already holds this day (failures kept longer)
+            durations.sort()
+            trends[key] = DailyTrend(
+                job_id=key[0],
+                day=day,
+                runs=counts["runs"],
+                successes=counts["successes"],
+                failures=counts["failures"],
+                missed=counts["missed"],
+                skipped=counts["skipped"],
+                duration_count=len(durations),
+                duration_sum_ms=math.fsum(durations),
+                duration_min_ms=durations[0] if durations else None,
+                duration_max_ms=durations[-1] if durations else None,
+                duration_p95_ms=percentile(durations, 0.95),
+                source="runs",
+            )
+        per_day.clear()
+
+    for job_pk, status, duration_ms, *moments in rows.iterator(chunk_size=5000):
+        if job_pk != current_job:
+            if current_job is not None:
+                flush_job()
+            current_job = job_pk
+        day = run_moment(*moments).astimezone(UTC).date()
+        counts, durations = per_day.setdefault(
+            day, ({"runs": 0, "successes": 0, "failures": 0, "missed": 0, "skipped": 0}, [])
+        )
+        if status == RunStatus.MISSED:
+            counts["missed"] += 1
+        elif status == RunStatus.SKIPPED:
+            counts["skipped"] += 1
+        else:
+            counts["runs"] += 1
+            counts["failures" if status in FAILED_STATUSES else "successes"] += 1
+            if status in TIMED_STATUSES and duration_ms is not None:
+                durations.append(duration_ms)
+    if current_job is not None:
+        flush_job()
+    return sorted(trends.values(), key=lambda t: (t.day, t.job_id))
+
+
+def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> FailureHeatmap:
+    """Failures per category per UTC day over ``days`` days, pruned days included."""
+    now = now or timezone.now()
+    day_list = _trend_days(days, now)
+    jobs = {j.job_id: j for j in job_list()}
+    index = {day: i for i, day in enumerate(day_list)}
+    grid = {job.category: [0] * len(day_list) for job in jobs.values()}
+    per_job: dict[str, dict[str, list]] = {c: {} for c in grid}
+    for trend in job_daily_trends(days=days, job_ids=list(jobs), now=now):
+        if trend.failures == 0 or trend.day not in index:
+            continue
+        job = jobs[trend.job_id]
+        grid[job.category][index[trend.day]] += trend.failures
+        entry = per_job[job.category].setdefault(job.job_id, [job.name, 0])
+        entry[1] += trend.failures
+    rows = [
+        HeatmapRow(
+            category=category,
+            counts=counts,
+            total=sum(counts),
+            jobs=[
+                {"job_id": job_id, "job_name": name, "failures": n}
+                for job_id, (name, n) in sorted(
+                    per_job[category].items(), key=lambda item: (-item[1][1], item[0])
+                )
+            ],
+        )
+        for category, counts in sorted(grid.items())
+    ]
+    return FailureHeatmap(
+        bucket="day",
+        buckets=[datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list],
+        rows=rows,
+        max_count=max((max(r.counts) for r in rows), default=0),
         alarm_threshold=conf.get("HEATMAP_ALARM_THRESHOLD"),
     )

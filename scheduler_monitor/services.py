@@ -1,25 +1,31 @@
 """Write-side use cases: syncing declarations, scheduler instances, abandoned runs, triggers."""
 
 import logging
+import math
 import os
 import socket
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from scheduler_monitor import conf
 from scheduler_monitor.models import (
+    FAILED_STATUSES,
+    TIMED_STATUSES,
     JobDefinition,
     JobRun,
+    JobRunDailyRollup,
     RunStatus,
     SchedulerInstance,
     TriggerRequest,
     TriggerStatus,
 )
 from scheduler_monitor.registry import JobSpec
+from scheduler_monitor.stats import percentile
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +152,308 @@ def trigger_request_finish(*, request_id: int, succeeded: bool, error: str = "")
         finished_at=timezone.now(),
         error=error,
     )
+
+
+# --- Operations writes ---------------------------------------------------------------------
+# Retention: roll a day's runs up into JobRunDailyRollup, then delete them in batches.
+
+UNSTARTED_STATUSES = (RunStatus.MISSED, RunStatus.SKIPPED)
+
+
+def utc_day_start(moment: datetime) -> datetime:
+    """Midnight UTC of the day holding ``moment``."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def runs_between(start: datetime, end: datetime) -> Q:
+    """Runs whose moment lies in [start, end).
+
+    A run's moment is when it started; a run that never started (missed, skipped) has
+    none, so its scheduled time (or, lacking that, when it was recorded) stands in.
+    """
+    return (
+        Q(started_at__gte=start, started_at__lt=end)
+        | Q(started_at__isnull=True, scheduled_at__gte=start, scheduled_at__lt=end)
+        | Q(
+            started_at__isnull=True,
+            scheduled_at__isnull=True,
+            finished_at__gte=start,
+            finished_at__lt=end,
+        )
+    )
+
+
+def run_moment(started_at, scheduled_at, finished_at) -> datetime | None:
+    """The moment ``runs_between`` files a run under (same rule, in Python)."""
+    return started_at or scheduled_at or finished_at
+
+
+@dataclass
+class PruneDay:
+    """What the prune did (or would do) with one UTC day."""
+
+    day: date
+    deleted: int = 0
+    deleted_failures: int = 0
+    kept_failures: int = 0
+    rolled_up_jobs: int = 0
+
+
+@dataclass
+class PruneResult:
+    cutoff: datetime
+    failure_cutoff: datetime
+    dry_run: bool
+    days: list[PruneDay] = field(default_factory=list)
+
+    @property
+    def deleted(self) -> int:
+        return sum(d.deleted for d in self.days)
+
+    @property
+    def kept_failures(self) -> int:
+        return sum(d.kept_failures for d in self.days)
+
+
+def job_runs_prune(
+    *,
+    days: int,
+    keep_failures_days: int | None = None,
+    batch_size: int = 5000,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PruneResult:
+    """Delete finished runs of UTC days older than ``days``, rolled up per job and day first.
+
+    Whole UTC days are pruned (a day is pruned once it ended ``days`` days ago), so each
+    day is rolled up once over all its runs. Failed and abandoned runs are kept until
+    ``keep_failures_days`` when given. Running runs are never touched, nor are the job
+    counters. Deletes go in batches of ``batch_size`` ids, each its own short transaction,
+    so neither memory nor lock time grows with the table.
+    """
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    if keep_failures_days is not None and keep_failures_days < days:
+        raise ValueError(
+            f"keep_failures_days ({keep_failures_days}) must be at least days ({days})"
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    now = now or timezone.now()
+    say = progress or (lambda message: None)
+    cutoff = utc_day_start(now) - timedelta(days=days)
+    failure_cutoff = utc_day_start(now) - timedelta(days=keep_failures_days or days)
+    result = PruneResult(cutoff=cutoff, failure_cutoff=failure_cutoff, dry_run=dry_run)
+    day_start = _first_prunable_day(cutoff, failure_cutoff)
+    while day_start is not None:
+        day_end = day_start + timedelta(days=1)
+        keep_failures = day_start >= failure_cutoff
+        outcome = PruneDay(day=day_start.date())
+        if dry_run:
+            _prune_day_dry(day_start, day_end, keep_failures, outcome)
+        else:
+            outcome.rolled_up_jobs = job_runs_roll_up_day(day=day_start.date())
+            _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say)
+        result.days.append(outcome)
+        verb = "would delete" if dry_run else "deleted"
+        say(
+            f"{outcome.day.isoformat()}: {verb} {outcome.deleted} run(s)"
+            + (f", kept {outcome.kept_failures} failure(s)" if outcome.kept_failures else "")
+        )
+        day_start = _first_prunable_day(cutoff, failure_cutoff, after=day_end)
+    return result
+
+
+def _prunable(cutoff: datetime, failure_cutoff: datetime) -> Q:
+    """Finished runs the prune may delete: before the cutoff, failures before theirs."""
+    failed = Q(status__in=FAILED_STATUSES)
+    return (runs_between(EPOCH, cutoff) & ~failed) | (runs_between(EPOCH, failure_cutoff) & failed)
+
+
+def _first_prunable_day(cutoff, failure_cutoff, *, after: datetime = None) -> datetime | None:
+    """Start of the oldest UTC day (from ``after`` on) holding a run to delete."""
+    runs = JobRun.objects.exclude(status=RunStatus.RUNNING).filter(
+        _prunable(cutoff, failure_cutoff)
+    )
+    if after is not None:
+        runs = runs.filter(runs_between(after, FAR_FUTURE))
+    # Three index-friendly minimums rather than one over a COALESCE.
+    started = runs.filter(started_at__isnull=False).aggregate(m=Min("started_at"))["m"]
+    unstarted = runs.filter(started_at__isnull=True, status__in=UNSTARTED_STATUSES)
+    scheduled = unstarted.aggregate(m=Min("scheduled_at"))["m"]
+    finished = unstarted.filter(scheduled_at__isnull=True).aggregate(m=Min("finished_at"))["m"]
+    moments = [m for m in (started, scheduled, finished) if m is not None]
+    return utc_day_start(min(moments)) if moments else None
+
+
+def _day_runs(day_start: datetime, day_end: datetime, keep_failures: bool):
+    runs = JobRun.objects.exclude(status=RunStatus.RUNNING).filter(runs_between(day_start, day_end))
+    if keep_failures:
+        runs = runs.exclude(status__in=FAILED_STATUSES)
+    return runs.order_by()
+
+
+def _kept_failures(day_start: datetime, day_end: datetime) -> int:
+    return JobRun.objects.filter(
+        runs_between(day_start, day_end), status__in=FAILED_STATUSES
+    ).count()
+
+
+def _prune_day_dry(day_start, day_end, keep_failures, outcome: PruneDay) -> None:
+    runs = _day_runs(day_start, day_end, keep_failures)
+    outcome.deleted = runs.count()
+    outcome.deleted_failures = runs.filter(status__in=FAILED_STATUSES).count()
+    if keep_failures:
+        outcome.kept_failures = _kept_failures(day_start, day_end)
+
+
+def _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say) -> None:
+    runs = _day_runs(day_start, day_end, keep_failures)
+    while True:
+        ids = list(runs.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            # A trigger request keeps its row; only its link to the deleted run goes.
+            TriggerRequest.objects.filter(run_id__in=ids).update(run=None)
+            batch = JobRun.objects.filter(pk__in=ids, status__in=FINISHED_STATUSES)
+            failures = batch.filter(status__in=FAILED_STATUSES).count()
+            deleted, _ = batch.delete()
+        outcome.deleted += deleted
+        outcome.deleted_failures += failures
+        if len(ids) == batch_size:
+            say(f"{outcome.day.isoformat()}: {outcome.deleted} deleted so far")
+    if keep_failures:
+        outcome.kept_failures = _kept_failures(day_start, day_end)
+
+
+FINISHED_STATUSES = tuple(s for s in RunStatus.values if s != RunStatus.RUNNING)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class _DayTotals:
+    """Running totals of one job's day; durations arrive sorted."""
+
+    runs: int = 0
+    successes: int = 0
+    failures: int = 0
+    missed: int = 0
+    skipped: int = 0
+    durations: list[float] = field(default_factory=list)
+
+    def add(self, status: str, duration_ms: float | None) -> None:
+        if status == RunStatus.MISSED:
+            self.missed += 1
+        elif status == RunStatus.SKIPPED:
+            self.skipped += 1
+        else:
+            self.runs += 1
+            if status in FAILED_STATUSES:
+                self.failures += 1
+            else:
+                self.successes += 1
+            if status in TIMED_STATUSES and duration_ms is not None:
+                self.durations.append(duration_ms)
+
+
+def job_runs_roll_up_day(*, day: date) -> int:
+    """Roll up every finished run of one UTC day into a row per job; return rows written.
+
+    A (job, day) already rolled up only takes runs recorded after it was (a record that
+    waited in a buffer): counts, sum, min and max merge exactly; the p95 then becomes the
+    count-weighted mean of the two p95s, an approximation for that rare case.
+    """
+    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    day_end = day_start + timedelta(days=1)
+    rolled_up_at = timezone.now()
+    rows = (
+        JobRun.objects.exclude(status=RunStatus.RUNNING)
+        .filter(runs_between(day_start, day_end))
+        .order_by("job_id", "duration_ms")
+        .values_list("job_id", "status", "duration_ms", "recorded_at")
+    )
+    totals: dict[int, _DayTotals] = {}
+    written = 0
+    with transaction.atomic():
+        existing = {
+            r.job_id: r for r in JobRunDailyRollup.objects.filter(day=day).select_for_update()
+        }
+        for job_pk, status, duration_ms, recorded_at in rows.iterator(chunk_size=5000):
+            previous = existing.get(job_pk)
+            if previous is not None and (
+                recorded_at is None or recorded_at <= previous.rolled_up_at
+            ):
+                continue  # already counted when the day was rolled up
+            if totals and job_pk not in totals:
+                # Rows come ordered by job: write the finished job, keep memory to one job.
+                ((done_pk, done),) = totals.items()
+                written += _save_rollup(done_pk, day, done, existing.get(done_pk), rolled_up_at)
+                totals.clear()
+            totals.setdefault(job_pk, _DayTotals()).add(status, duration_ms)
+        for job_pk, done in totals.items():
+            written += _save_rollup(job_pk, day, done, existing.get(job_pk), rolled_up_at)
+    return written
+
+
+def _save_rollup(job_pk, day, totals: _DayTotals, previous, rolled_up_at) -> int:
+    durations = totals.durations
+    values = {
+        "runs": totals.runs,
+        "successes": totals.successes,
+        "failures": totals.failures,
+        "missed": totals.missed,
+        "skipped": totals.skipped,
+        "duration_count": len(durations),
+        "duration_sum_ms": math.fsum(durations),
+        "duration_min_ms": durations[0] if durations else None,
+        "duration_max_ms": durations[-1] if durations else None,
+        "duration_p95_ms": percentile(durations, 0.95),
+        "rolled_up_at": rolled_up_at,
+    }
+    if previous is None:
+        JobRunDailyRollup.objects.create(job_id=job_pk, day=day, **values)
+        return 1
+    merged = {
+        key: getattr(previous, key) + values[key]
+        for key in ("runs", "successes", "failures", "missed", "skipped", "duration_count")
+    }
+    merged["duration_sum_ms"] = previous.duration_sum_ms + values["duration_sum_ms"]
+    mins = [v for v in (previous.duration_min_ms, values["duration_min_ms"]) if v is not None]
+    maxes = [v for v in (previous.duration_max_ms, values["duration_max_ms"]) if v is not None]
+    merged["duration_min_ms"] = min(mins) if mins else None
+    merged["duration_max_ms"] = max(maxes) if maxes else None
+    weighted = [
+        (p95, n)
+        for p95, n in (
+            (previous.duration_p95_ms, previous.duration_count),
+            (values["duration_p95_ms"], len(durations)),
+        )
+        if p95 is not None and n
+    ]
+    merged["duration_p95_ms"] = (
+        sum(p * n for p, n in weighted) / sum(n for _, n in weighted) if weighted else None
+    )
+    merged["rolled_up_at"] = rolled_up_at
+    JobRunDailyRollup.objects.filter(pk=previous.pk).update(**merged)
+    return 1
+
+
+PRUNE_DEFAULT_CRON = "17 3 * * *"
+
+
+def job_runs_prune_from_settings() -> PruneResult | None:
+    """Prune as ``SCHEDULER_MONITOR["PRUNE_SCHEDULE"]`` says (the scheduler's prune job)."""
+    options = conf.get("PRUNE_SCHEDULE")
+    if not options:
+        return None
+    result = job_runs_prune(
+        days=options["days"],
+        keep_failures_days=options.get("keep_failures_days"),
+        batch_size=options.get("batch_size", 5000),
+        progress=logger.debug,
+    )
+    logger.info("Pruned %s run(s) started before %s", result.deleted, result.cutoff.date())
+    return result
