@@ -29,6 +29,12 @@ PRUNE_SCHEDULE                 None                           let the scheduler 
                                                               ``{"cron": "17 3 * * *", "days": 30,
                                                               "keep_failures_days": 90,
                                                               "batch_size": 5000}``
+OVERDUE_GRACE_FRACTION         0.1                            default grace: this much of the
+                                                              job's interval ...
+OVERDUE_GRACE_MIN_SECONDS      60                             ... but at least this many seconds
+STUCK_P95_FACTOR               5                              default max runtime: k x window p95
+STUCK_MIN_SECONDS              60                             ... but at least this many seconds
+STUCK_DEFAULT_SECONDS          3600                           max runtime of a job without a p95
 =============================  =============================  ===================================
 """
 
@@ -59,6 +65,11 @@ DEFAULTS: dict[str, Any] = {
     "HISTOGRAM_BUCKETS": (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600),
     "METRICS_REQUIRE_TOKEN": False,
     "PRUNE_SCHEDULE": None,
+    "OVERDUE_GRACE_FRACTION": 0.1,
+    "OVERDUE_GRACE_MIN_SECONDS": 60,
+    "STUCK_P95_FACTOR": 5,
+    "STUCK_MIN_SECONDS": 60,
+    "STUCK_DEFAULT_SECONDS": 3600,
 }
 
 POSITIVE_INTS = {
@@ -71,13 +82,22 @@ POSITIVE_INTS = {
     "HEATMAP_ALARM_THRESHOLD",
 }
 POSITIVE_NUMBERS = {
+    "OVERDUE_GRACE_FRACTION",
+    "STUCK_P95_FACTOR",
+    "STUCK_DEFAULT_SECONDS",
     "HEARTBEAT_INTERVAL",
     "TRIGGER_POLL_INTERVAL",
     "SHUTDOWN_TIMEOUT",
     "MISFIRE_GRACE_TIME",
     "EXECUTION_LOG_MAX_AGE",
 }
-NON_NEGATIVE_NUMBERS = {"WINDOW_REFRESH_INTERVAL", "WINDOW_SYNC_OVERLAP", "AUTO_REFRESH_SECONDS"}
+NON_NEGATIVE_NUMBERS = {
+    "WINDOW_REFRESH_INTERVAL",
+    "WINDOW_SYNC_OVERLAP",
+    "AUTO_REFRESH_SECONDS",
+    "OVERDUE_GRACE_MIN_SECONDS",
+    "STUCK_MIN_SECONDS",
+}
 BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN"}
 
 

@@ -48,6 +48,14 @@ class JobDefinition(models.Model):
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_duration_ms = models.FloatField(_("last duration (ms)"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # Operations: set from the declaration by job_definitions_sync.
+    expected_interval_seconds = models.FloatField(_("expected interval (s)"), null=True, blank=True)
+    grace_seconds = models.FloatField(
+        _("overdue grace (s)"), null=True, blank=True, help_text=_("Empty: the default grace.")
+    )
+    max_runtime_seconds = models.FloatField(
+        _("max runtime (s)"), null=True, blank=True, help_text=_("Empty: derived from the p95.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

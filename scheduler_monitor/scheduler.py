@@ -11,7 +11,6 @@ import zlib
 from datetime import UTC, timedelta
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -23,6 +22,7 @@ from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
 from scheduler_monitor import conf, services
+from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
@@ -56,7 +56,7 @@ def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_
         job_id,
         lambda: spec.func(**spec.kwargs),
         trigger=trigger,
-        scheduled_at=timezone.now() if trigger == RunTrigger.MANUAL else None,
+        scheduled_at=timezone.now() if trigger == RunTrigger.MANUAL else current_scheduled_time(),
         on_start=link,
     )
     if request_id is not None:
@@ -73,7 +73,7 @@ class SchedulerProcess:
     def __init__(self):
         self.scheduler = BlockingScheduler(
             jobstores={"default": DjangoJobStore(), MANUAL_STORE: MemoryJobStore()},
-            executors={"default": ThreadPoolExecutor(conf.get("EXECUTOR_THREADS"))},
+            executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,

@@ -432,3 +432,158 @@ def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> Fai
         max_count=max((max(r.counts) for r in rows), default=0),
         alarm_threshold=conf.get("HEATMAP_ALARM_THRESHOLD"),
     )
+
+
+# Overdue jobs, stuck runs, lateness.
+
+
+def default_grace_seconds(expected_interval_seconds: float | None) -> float:
+    """A fraction of the job's interval, but at least the configured minimum."""
+    minimum = float(conf.get("OVERDUE_GRACE_MIN_SECONDS"))
+    if not expected_interval_seconds:
+        return minimum
+    return max(minimum, expected_interval_seconds * conf.get("OVERDUE_GRACE_FRACTION"))
+
+
+@dataclass(frozen=True)
+class JobSchedule:
+    """Where a job stands against its schedule: next due time, grace, overdue or not."""
+
+    job: JobDefinition
+    next_run_at: datetime | None  # from the job store; None when paused or not scheduled
+    grace_seconds: float
+    late_seconds: float | None  # how long past due (None when not yet due)
+
+    @property
+    def overdue(self) -> bool:
+        return self.late_seconds is not None and self.late_seconds > self.grace_seconds
+
+    def as_dict(self) -> dict:
+        return {
+            "job_id": self.job.job_id,
+            "job_name": self.job.name,
+            "expected_interval_seconds": self.job.expected_interval_seconds,
+            "next_run_at": iso_utc(self.next_run_at),
+            "grace_seconds": self.grace_seconds,
+            "late_seconds": self.late_seconds,
+            "overdue": self.overdue,
+            "paused": self.job.paused,
+        }
+
+
+def job_schedules(*, now: datetime | None = None) -> list[JobSchedule]:
+    """Each declared job's next due time from django-apscheduler's store (two queries).
+
+    A job is overdue when its next run time passed more than its grace ago: the
+    scheduler should have started it by then and moved the time on.
+    """
+    from django_apscheduler.models import DjangoJob
+
+    now = now or timezone.now()
+    jobs = list(job_list())
+    due = dict(
+        DjangoJob.objects.filter(id__in=[j.job_id for j in jobs]).values_list("id", "next_run_time")
+    )
+    schedules = []
+    for job in jobs:
+        next_run_at = None if job.paused else due.get(job.job_id)
+        late = (now - next_run_at).total_seconds() if next_run_at else None
+        schedules.append(
+            JobSchedule(
+                job=job,
+                next_run_at=next_run_at,
+                grace_seconds=job.grace_seconds
+                or default_grace_seconds(job.expected_interval_seconds),
+                late_seconds=late if late is not None and late > 0 else None,
+            )
+        )
+    return schedules
+
+
+def overdue_jobs(*, now: datetime | None = None) -> list[JobSchedule]:
+    """Jobs whose next run is past due by more than their grace."""
+    return [s for s in job_schedules(now=now) if s.overdue]
+
+
+def scheduler_down(*, now: datetime | None = None) -> bool:
+    """True when no scheduler has a fresh heartbeat (or the last one recorded its stop)."""
+    return not scheduler_status(now=now).running
+
+
+@dataclass(frozen=True)
+class StuckRun:
+    """A run still ``running`` past its job's maximum runtime."""
+
+    run: JobRun
+    running_seconds: float
+    max_runtime_seconds: float
+    derived_from: str  # "declared", "p95" or "default"
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run.pk,
+            "job_id": self.run.job.job_id,
+            "job_name": self.run.job.name,
+            "started_at": iso_utc(self.run.started_at),
+            "hostname": self.run.hostname,
+            "pid": self.run.pid,
+            "running_seconds": self.running_seconds,
+            "max_runtime_seconds": self.max_runtime_seconds,
+            "derived_from": self.derived_from,
+        }
+
+
+def max_runtime_seconds(job: JobDefinition, stats: Stats | None) -> tuple[float, str]:
+    """The job's declared max runtime, else a multiple of its window p95, else the default."""
+    if job.max_runtime_seconds:
+        return job.max_runtime_seconds, "declared"
+    if stats is not None and stats.p95_duration_ms is not None:
+        derived = stats.p95_duration_ms / 1000 * conf.get("STUCK_P95_FACTOR")
+        return max(float(conf.get("STUCK_MIN_SECONDS")), derived), "p95"
+    return float(conf.get("STUCK_DEFAULT_SECONDS")), "default"
+
+
+def stuck_runs(*, now: datetime | None = None) -> list[StuckRun]:
+    """Running runs older than their job's max runtime, longest running first."""
+    now = now or timezone.now()
+    running = list(
+        JobRun.objects.filter(status=RunStatus.RUNNING, started_at__isnull=False)
+        .select_related("job")
+        .order_by("started_at")
+    )
+    if not running:
+        return []
+    stats = window_statistics()
+    stuck = []
+    for run in running:
+        limit, source = max_runtime_seconds(run.job, stats.get(run.job.job_id))
+        seconds = (now - run.started_at).total_seconds()
+        if seconds > limit:
+            stuck.append(StuckRun(run, seconds, limit, source))
+    return stuck
+
+
+def job_lateness_statistics(*, hours: float = 24, now: datetime | None = None) -> dict[str, Stats]:
+    """Start delay (started minus scheduled, in ms) per job over the last hours.
+
+    Apart from duration: a run that started late but ran fast shows here only. Scheduled
+    runs only (a manual run starts when asked).
+    """
+    from scheduler_monitor.models import RunTrigger
+    from scheduler_monitor.stats import summarise
+
+    now = now or timezone.now()
+    rows = (
+        JobRun.objects.filter(
+            trigger=RunTrigger.SCHEDULED,
+            started_at__gte=now - timedelta(hours=hours),
+            scheduled_at__isnull=False,
+        )
+        .order_by("job_id")
+        .values_list("job__job_id", "started_at", "scheduled_at")
+    )
+    delays: dict[str, list[float]] = {}
+    for job_id, started_at, scheduled_at in rows.iterator(chunk_size=5000):
+        delay = (started_at - scheduled_at).total_seconds() * 1000
+        delays.setdefault(job_id, []).append(max(delay, 0.0))
+    return {job_id: summarise(values) for job_id, values in delays.items()}

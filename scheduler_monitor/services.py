@@ -46,6 +46,9 @@ def job_definitions_sync(*, specs: Iterable[JobSpec]) -> list[JobDefinition]:
                 "callable_path": spec.callable_path,
                 "schedule": spec.schedule,
                 "removed": False,
+                "expected_interval_seconds": spec.expected_interval_seconds,
+                "grace_seconds": spec.grace_seconds,
+                "max_runtime_seconds": spec.max_runtime_seconds,
             }
             job = existing.get(spec.job_id)
             if job is None:
