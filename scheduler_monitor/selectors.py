@@ -587,3 +587,226 @@ def job_lateness_statistics(*, hours: float = 24, now: datetime | None = None) -
         delay = (started_at - scheduled_at).total_seconds() * 1000
         delays.setdefault(job_id, []).append(max(delay, 0.0))
     return {job_id: summarise(values) for job_id, values in delays.items()}
+
+
+# Alert rules (SCHEDULER_MONITOR["ALERT_RULES"], see conf.py).
+
+SEVERITY_EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One firing rule, for one job (or for the scheduler as a whole)."""
+
+    rule: str
+    kind: str
+    severity: str
+    message: str
+    job_id: str | None = None
+    job_name: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def alerts_status(alerts: list[Alert]) -> str:
+    """``"critical"``, ``"warning"`` or ``"ok"``: the worst severity firing."""
+    severities = {a.severity for a in alerts}
+    for severity in ("critical", "warning"):
+        if severity in severities:
+            return severity
+    return "ok"
+
+
+def firing_alerts(*, now: datetime | None = None, rules: list[dict] | None = None) -> list[Alert]:
+    """Evaluate every alert rule; return the firing ones, critical first, then by rule."""
+    now = now or timezone.now()
+    rules = conf.alert_rules(rules)
+    jobs = list(job_list())
+    alerts: list[Alert] = []
+    for rule in rules:
+        scoped = _rule_jobs(rule, jobs)
+        alerts.extend(ALERT_EVALUATORS[rule["kind"]](rule, scoped, now))
+    order = {"critical": 0, "warning": 1}
+    return sorted(alerts, key=lambda a: (order[a.severity], a.rule, a.job_id or ""))
+
+
+def _rule_jobs(rule: dict, jobs: list[JobDefinition]) -> list[JobDefinition]:
+    if "jobs" in rule:
+        jobs = [j for j in jobs if j.job_id in rule["jobs"]]
+    if "categories" in rule:
+        jobs = [j for j in jobs if j.category in rule["categories"]]
+    return jobs
+
+
+def _alert(rule: dict, message: str, job: JobDefinition | None = None, **numbers) -> Alert:
+    return Alert(
+        rule=rule["name"],
+        kind=rule["kind"],
+        severity=rule["severity"],
+        message=message,
+        job_id=job.job_id if job else None,
+        job_name=job.name if job else None,
+        **numbers,
+    )
+
+
+def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
+    by_pk = {j.pk: j for j in jobs}
+    counts = (
+        JobRun.objects.filter(
+            job_id__in=list(by_pk),
+            started_at__gte=now - timedelta(minutes=rule["window_minutes"]),
+            status__in=[*TIMED_STATUSES, RunStatus.ABANDONED],
+        )
+        .order_by()
+        .values("job_id")
+        .annotate(runs=Count("pk"), failures=Count("pk", filter=Q(status__in=FAILED_STATUSES)))
+    )
+    alerts = []
+    for row in counts:
+        ratio = row["failures"] / row["runs"]
+        if row["runs"] >= rule["min_runs"] and ratio > rule["threshold"]:
+            alerts.append(
+                _alert(
+                    rule,
+                    f"{row['failures']} of {row['runs']} runs failed in the last "
+                    f"{rule['window_minutes']:g} min ({ratio:.0%} > {rule['threshold']:.0%})",
+                    by_pk[row["job_id"]],
+                    value=ratio,
+                    threshold=rule["threshold"],
+                )
+            )
+    return alerts
+
+
+def _consecutive_failure_alerts(rule, jobs, now) -> list[Alert]:
+    count = rule["count"]
+    alerts = []
+    # Only a job whose latest run failed can have a failing streak: few queries.
+    for job in (j for j in jobs if j.last_status in FAILED_STATUSES):
+        statuses = list(
+            JobRun.objects.filter(job=job, status__in=[*TIMED_STATUSES, RunStatus.ABANDONED])
+            .order_by("-started_at", "-id")
+            .values_list("status", flat=True)[:count]
+        )
+        if len(statuses) == count and all(s in FAILED_STATUSES for s in statuses):
+            alerts.append(
+                _alert(rule, f"the last {count} runs failed", job, value=count, threshold=count)
+            )
+    return alerts
+
+
+def _p95_alerts(rule, jobs, now) -> list[Alert]:
+    from scheduler_monitor.stats import percentile
+
+    by_pk = {j.pk: j for j in jobs}
+    window_start = now - timedelta(minutes=rule["window_minutes"])
+    since = window_start - timedelta(hours=rule["baseline_hours"] if rule.get("factor") else 0)
+    rows = (
+        JobRun.objects.filter(
+            job_id__in=list(by_pk),
+            started_at__gte=since,
+            status__in=TIMED_STATUSES,
+            duration_ms__isnull=False,
+        )
+        .order_by("job_id", "duration_ms")
+        .values_list("job_id", "duration_ms", "started_at")
+    )
+    # Sorted by duration, split by time: both lists stay sorted for percentile().
+    recent: dict[int, list[float]] = {}
+    before: dict[int, list[float]] = {}
+    for job_pk, duration_ms, started_at in rows.iterator(chunk_size=5000):
+        target = recent if started_at >= window_start else before
+        target.setdefault(job_pk, []).append(duration_ms)
+    alerts = []
+    for job_pk, durations in recent.items():
+        if len(durations) < rule["min_samples"]:
+            continue
+        job = by_pk[job_pk]
+        p95 = percentile(durations, 0.95)
+        limits = []
+        if rule.get("threshold_ms") is not None:
+            limits.append((rule["threshold_ms"], f"{rule['threshold_ms']:g} ms"))
+        baseline = before.get(job_pk, [])
+        if rule.get("factor") and len(baseline) >= rule["min_samples"]:
+            long_term = percentile(baseline, 0.95)
+            limits.append(
+                (
+                    rule["factor"] * long_term,
+                    f"{rule['factor']:g} x its p95 of the {rule['baseline_hours']:g} h before "
+                    f"({long_term:.1f} ms)",
+                )
+            )
+        exceeded = [(limit, text) for limit, text in limits if p95 > limit]
+        if exceeded:
+            limit, text = min(exceeded)
+            alerts.append(
+                _alert(
+                    rule,
+                    f"p95 {p95:.1f} ms over the last {rule['window_minutes']:g} min "
+                    f"is above {text}",
+                    job,
+                    value=p95,
+                    threshold=limit,
+                )
+            )
+    return alerts
+
+
+def _overdue_alerts(rule, jobs, now) -> list[Alert]:
+    wanted = {j.pk for j in jobs}
+    return [
+        _alert(
+            rule,
+            f"due {s.late_seconds:.0f} s ago (grace {s.grace_seconds:.0f} s)",
+            s.job,
+            value=s.late_seconds,
+            threshold=s.grace_seconds,
+        )
+        for s in overdue_jobs(now=now)
+        if s.job.pk in wanted
+    ]
+
+
+def _stuck_alerts(rule, jobs, now) -> list[Alert]:
+    wanted = {j.pk for j in jobs}
+    return [
+        _alert(
+            rule,
+            f"run {s.run.pk} running for {s.running_seconds:.0f} s "
+            f"(max {s.max_runtime_seconds:.0f} s, {s.derived_from})",
+            s.run.job,
+            value=s.running_seconds,
+            threshold=s.max_runtime_seconds,
+        )
+        for s in stuck_runs(now=now)
+        if s.run.job_id in wanted
+    ]
+
+
+def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
+    status = scheduler_status(now=now)
+    if status.running:
+        return []
+    if status.instance is None:
+        message = "no scheduler has ever started"
+    elif status.instance.stopped_at is not None:
+        message = f"scheduler {status.instance} stopped at {iso_utc(status.instance.stopped_at)}"
+    else:
+        message = (
+            f"scheduler {status.instance} last heartbeat {status.heartbeat_age_seconds:.0f} s ago"
+        )
+    return [_alert(rule, message, value=status.heartbeat_age_seconds)]
+
+
+ALERT_EVALUATORS = {
+    "failure_ratio": _failure_ratio_alerts,
+    "consecutive_failures": _consecutive_failure_alerts,
+    "p95": _p95_alerts,
+    "overdue": _overdue_alerts,
+    "stuck": _stuck_alerts,
+    "scheduler_down": _scheduler_down_alerts,
+}
