@@ -184,3 +184,26 @@ class JobRunDailyRollup(models.Model):
 
     def __str__(self):
         return f"{self.job_id} {self.day}: {self.runs} runs"
+
+
+class SchedulerLease(models.Model):
+    """Which scheduler instance may run jobs: one row, held by at most one instance.
+
+    The holder renews it with each heartbeat; another instance takes it over with a
+    conditional update once it has expired, so two schedulers never run jobs at once.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True, default="default")
+    holder = models.ForeignKey(
+        SchedulerInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acquired_at = models.DateTimeField(_("acquired at"), null=True, blank=True)
+    renewed_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("scheduler lease")
+        verbose_name_plural = _("scheduler leases")
+
+    def __str__(self):
+        return f"lease {self.name} held by {self.holder_id or 'nobody'}"

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, services
+from scheduler_monitor import conf, lease, services
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
@@ -82,17 +82,25 @@ class SchedulerProcess:
             timezone=settings.TIME_ZONE,
         )
         self.instance = None
+        self.active = False  # holds the lease and runs jobs (else standby)
+        self._specs = []
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
 
     # -- start ----------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Sync declarations, register the jobs, record this instance, abandon orphans."""
-        specs = load_declarations()
-        services.job_definitions_sync(specs=specs)
+        """Sync declarations, record this instance; if the lease is free, activate now."""
+        self._specs = load_declarations()
+        services.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
         self.instance = services.scheduler_instance_start()
+        if lease.try_acquire(self.instance):
+            self._activate()
+
+    def _activate(self) -> None:
+        """Holding the lease: abandon orphans, register the jobs."""
+        specs = self._specs
         services.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
         for spec in specs:
@@ -100,7 +108,8 @@ class SchedulerProcess:
         self._remove_undeclared({spec.job_id for spec in specs})
         self._add_prune_job()
         self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-        logger.info("Scheduler %s prepared %s job(s)", self.instance, len(specs))
+        self.active = True
+        logger.info("Scheduler %s active with %s job(s)", self.instance, len(specs))
 
     def _add_job(self, spec, *, paused: bool) -> None:
         extra = {}
@@ -132,7 +141,15 @@ class SchedulerProcess:
                 self.scheduler.remove_job(job_id, jobstore="default")
 
     def run(self) -> None:
-        """Run until ``stop()``; then wait for running jobs and record the stop."""
+        """Run until ``stop()``; then wait for running jobs and record the stop.
+
+        A standby (the lease is held elsewhere) first waits for the lease.
+        """
+        if not self.active:
+            if not lease.wait_for_lease(self.instance, self._stop):
+                self._finish()
+                return
+            self._activate()
         self._maintenance = threading.Thread(
             target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
         )
@@ -167,6 +184,8 @@ class SchedulerProcess:
         recorder.flush()
         if len(recorder.buffer):
             logger.error("%s run record(s) could not be written at stop", len(recorder.buffer))
+        if self.active:
+            lease.release(self.instance)
         if self.instance is not None:
             services.scheduler_instance_stop(instance=self.instance)
         logger.info("Scheduler stopped")
@@ -198,6 +217,7 @@ class SchedulerProcess:
                 now = timezone.now().timestamp()
                 if now - last_heartbeat >= conf.get("HEARTBEAT_INTERVAL"):
                     services.scheduler_instance_heartbeat(instance=self.instance)
+                    lease.renew_or_stop(self.instance, self.stop)
                     last_heartbeat = now
                 get_recorder().flush()
                 self._start_triggered_runs()

@@ -506,8 +506,73 @@ def overdue_jobs(*, now: datetime | None = None) -> list[JobSchedule]:
 
 
 def scheduler_down(*, now: datetime | None = None) -> bool:
-    """True when no scheduler has a fresh heartbeat (or the last one recorded its stop)."""
-    return not scheduler_status(now=now).running
+    """True when no scheduler runs jobs: the lease holder's heartbeat is stale or none holds it.
+
+    Without a lease row (no scheduler started since leases exist) the latest heartbeat
+    decides, as in ``scheduler_status``.
+    """
+    roles = scheduler_roles(now=now)
+    if roles.lease is None:
+        return not scheduler_status(now=now).running
+    return roles.active is None
+
+
+@dataclass(frozen=True)
+class InstanceRole:
+    instance: SchedulerInstance
+    role: str  # "active" or "standby"
+    heartbeat_age_seconds: float
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.instance.pk,
+            "hostname": self.instance.hostname,
+            "pid": self.instance.pid,
+            "role": self.role,
+            "started_at": iso_utc(self.instance.started_at),
+            "heartbeat_at": iso_utc(self.instance.heartbeat_at),
+            "heartbeat_age_seconds": self.heartbeat_age_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class SchedulerRoles:
+    """The live scheduler instances, which one holds the lease, and until when."""
+
+    lease: object | None  # SchedulerLease
+    active: InstanceRole | None
+    standby: list[InstanceRole]
+
+    def as_dict(self) -> dict:
+        lease = self.lease
+        return {
+            "active": self.active.as_dict() if self.active else None,
+            "standby": [s.as_dict() for s in self.standby],
+            "lease_expires_at": iso_utc(lease.expires_at) if lease else None,
+            "lease_acquired_at": iso_utc(lease.acquired_at) if lease else None,
+        }
+
+
+def scheduler_roles(*, now: datetime | None = None) -> SchedulerRoles:
+    """Live instances (fresh heartbeat, no stop recorded), the lease holder as active."""
+    from scheduler_monitor.models import SchedulerLease
+    from scheduler_monitor.services import LEASE_NAME, live_instances
+
+    now = now or timezone.now()
+    lease = SchedulerLease.objects.filter(name=LEASE_NAME).first()
+    holder = lease.holder_id if lease and lease.expires_at >= now else None
+    active, standby = None, []
+    for instance in live_instances(now=now).order_by("started_at"):
+        role = InstanceRole(
+            instance,
+            "active" if instance.pk == holder else "standby",
+            (now - instance.heartbeat_at).total_seconds(),
+        )
+        if role.role == "active":
+            active = role
+        else:
+            standby.append(role)
+    return SchedulerRoles(lease=lease, active=active, standby=standby)
 
 
 @dataclass(frozen=True)
@@ -788,10 +853,12 @@ def _stuck_alerts(rule, jobs, now) -> list[Alert]:
 
 
 def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
+    if not scheduler_down(now=now):
+        return []
     status = scheduler_status(now=now)
     if status.running:
-        return []
-    if status.instance is None:
+        message = "no live scheduler holds the lease; a standby takes it over when it expires"
+    elif status.instance is None:
         message = "no scheduler has ever started"
     elif status.instance.stopped_at is not None:
         message = f"scheduler {status.instance} stopped at {iso_utc(status.instance.stopped_at)}"

@@ -21,6 +21,7 @@ from scheduler_monitor.models import (
     JobRunDailyRollup,
     RunStatus,
     SchedulerInstance,
+    SchedulerLease,
     TriggerRequest,
     TriggerStatus,
 )
@@ -460,3 +461,64 @@ def job_runs_prune_from_settings() -> PruneResult | None:
     )
     logger.info("Pruned %s run(s) started before %s", result.deleted, result.cutoff.date())
     return result
+
+
+# One active scheduler: a lease renewed with the heartbeat, taken with a conditional update.
+
+LEASE_NAME = "default"
+
+
+def lease_ttl_seconds() -> float:
+    """A lease lives as long as a heartbeat stays fresh."""
+    return conf.get("HEARTBEAT_INTERVAL") * conf.get("HEARTBEAT_STALE_AFTER")
+
+
+def lease_takeover_bound_seconds() -> float:
+    """Longest time from the holder's last renewal until a standby holds the lease."""
+    return lease_ttl_seconds() + conf.get("HEARTBEAT_INTERVAL")
+
+
+def scheduler_lease_acquire(*, instance: SchedulerInstance) -> bool:
+    """Take the lease if it is free, expired or already ours; True when we hold it.
+
+    The conditional UPDATE is the lock: of two instances racing for an expired lease,
+    the second matches no row. A holder whose lease expired is recorded as stopped, so
+    its in-flight runs count as orphans (it died, or it lost the lease and will stop).
+    """
+    now = timezone.now()
+    expires = now + timedelta(seconds=lease_ttl_seconds())
+    lease, _ = SchedulerLease.objects.get_or_create(name=LEASE_NAME, defaults={"expires_at": now})
+    leases = SchedulerLease.objects.filter(name=LEASE_NAME)
+    if leases.filter(holder=instance).update(renewed_at=now, expires_at=expires):
+        return True
+    previous = lease.holder_id
+    taken = (
+        leases.filter(Q(holder__isnull=True) | Q(expires_at__lt=now))
+        .exclude(holder=instance)
+        .update(holder=instance, acquired_at=now, renewed_at=now, expires_at=expires)
+    )
+    if not taken:
+        return False
+    if previous is not None and previous != instance.pk:
+        SchedulerInstance.objects.filter(pk=previous, stopped_at__isnull=True).update(
+            stopped_at=now
+        )
+        logger.warning("Took over the scheduler lease from instance %s (expired)", previous)
+    return True
+
+
+def scheduler_lease_renew(*, instance: SchedulerInstance) -> bool:
+    """Extend our lease; False when another instance holds it now (we lost it)."""
+    now = timezone.now()
+    return bool(
+        SchedulerLease.objects.filter(name=LEASE_NAME, holder=instance).update(
+            renewed_at=now, expires_at=now + timedelta(seconds=lease_ttl_seconds())
+        )
+    )
+
+
+def scheduler_lease_release(*, instance: SchedulerInstance) -> None:
+    """Give the lease up at a clean stop, so a standby takes over at its next poll."""
+    SchedulerLease.objects.filter(name=LEASE_NAME, holder=instance).update(
+        holder=None, expires_at=timezone.now()
+    )
