@@ -369,3 +369,35 @@ def test_it_refuses_a_bad_prune_schedule(settings, value, message):
 
     with pytest.raises(ImproperlyConfigured, match=r"\['PRUNE_SCHEDULE'\] " + message):
         settings.SCHEDULER_MONITOR = {"PRUNE_SCHEDULE": value}
+
+
+@pytest.mark.django_db
+def test_it_stops_between_batches_on_request_and_resumes_exactly(history):
+    """Stopped mid-day, the prune leaves a consistent state; the next run finishes the job."""
+    _, rows = history(count=3000, start=NOW - timedelta(days=8), end=NOW, jobs=3)
+    # Day 1 (a partial day): one batch, then an empty one; day 2: one batch, then stop.
+    asked = iter([False] * 5 + [True])
+    first = services.job_runs_prune(
+        days=3, batch_size=200, now=NOW, should_stop=lambda: next(asked, True)
+    )
+    assert first.interrupted
+    assert [d.deleted for d in first.days] == [first.days[0].deleted, 200]
+    assert JobRunDailyRollup.objects.filter(day=first.days[1].day).count() == 3
+    second = services.job_runs_prune(days=3, batch_size=200, now=NOW)
+    cutoff = TODAY - timedelta(days=3)
+    expected = sum(1 for r in rows if r.status != RunStatus.RUNNING and r.moment < cutoff)
+    assert first.deleted + second.deleted == expected
+    assert_rollups_match(stored_rollups(), reference_rollups(rows, before=cutoff))
+
+
+@pytest.mark.django_db
+def test_it_reports_an_interrupted_prune_as_an_error(history, monkeypatch):
+    """The command exits non-zero when stopped by a signal, after the last whole batch."""
+    from scheduler_monitor.management.commands import prune_job_runs
+
+    history(count=600, start=NOW - timedelta(days=5), end=NOW, jobs=2)
+    monkeypatch.setattr(
+        prune_job_runs.Command, "progress", lambda self, message: self.request_stop(15, None)
+    )
+    with time_machine.travel(NOW, tick=False), pytest.raises(CommandError, match="Stopped"):
+        call_command("prune_job_runs", "--days", "2", "--batch-size", "50", stderr=io.StringIO())

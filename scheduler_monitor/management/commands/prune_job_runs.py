@@ -1,3 +1,5 @@
+import signal
+
 from django.core.management.base import BaseCommand, CommandError
 
 from scheduler_monitor import services
@@ -25,6 +27,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, days, keep_failures_days, batch_size, dry_run, **options):
+        self.stop_requested = False
+        previous = {s: signal.signal(s, self.request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             result = services.job_runs_prune(
                 days=days,
@@ -32,9 +36,13 @@ class Command(BaseCommand):
                 batch_size=batch_size,
                 dry_run=dry_run,
                 progress=self.progress,
+                should_stop=lambda: self.stop_requested,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         verb = "Would delete" if dry_run else "Deleted"
         summary = f"{verb} {result.deleted} run(s) started before {result.cutoff:%Y-%m-%d}"
         if result.failure_cutoff != result.cutoff:
@@ -43,6 +51,13 @@ class Command(BaseCommand):
                 f"({result.kept_failures} kept in the pruned days)"
             )
         self.stdout.write(summary + ".")
+        if result.interrupted:
+            raise CommandError("Stopped on request after the last whole batch; run again to go on")
+
+    def request_stop(self, signum, frame) -> None:
+        """Finish the current batch, then stop (SIGTERM, Ctrl+C)."""
+        self.stop_requested = True
+        self.stderr.write("Stopping after the current batch...")
 
     def progress(self, message: str) -> None:
         self.stdout.write(message)
