@@ -397,20 +397,41 @@ def job_daily_trends(
 
 
 def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> FailureHeatmap:
-    """Failures per category per UTC day over ``days`` days, pruned days included."""
+    """Failures per category per UTC day over ``days`` days, pruned days included.
+
+    Reads only failures: the rollups' failure counts for rolled-up days, failed and
+    abandoned runs (an index range) for the others.
+    """
+    from scheduler_monitor.models import JobRunDailyRollup
+
     now = now or timezone.now()
     day_list = _trend_days(days, now)
-    jobs = {j.job_id: j for j in job_list()}
+    start = datetime(day_list[0].year, day_list[0].month, day_list[0].day, tzinfo=UTC)
+    jobs = {j.pk: j for j in job_list()}
     index = {day: i for i, day in enumerate(day_list)}
     grid = {job.category: [0] * len(day_list) for job in jobs.values()}
     per_job: dict[str, dict[str, list]] = {c: {} for c in grid}
-    for trend in job_daily_trends(days=days, job_ids=list(jobs), now=now):
-        if trend.failures == 0 or trend.day not in index:
+    rolled_up = set()
+    failures: list[tuple[int, date, int]] = []
+    for job_pk, day, count in JobRunDailyRollup.objects.filter(
+        day__gte=day_list[0], job_id__in=list(jobs)
+    ).values_list("job_id", "day", "failures"):
+        rolled_up.add((job_pk, day))
+        failures.append((job_pk, day, count))
+    raw = JobRun.objects.filter(
+        status__in=FAILED_STATUSES, started_at__gte=start, job_id__in=list(jobs)
+    ).values_list("job_id", "started_at")
+    for job_pk, started_at in raw.iterator(chunk_size=5000):
+        day = started_at.astimezone(UTC).date()
+        if (job_pk, day) not in rolled_up:
+            failures.append((job_pk, day, 1))
+    for job_pk, day, count in failures:
+        if not count or day not in index:
             continue
-        job = jobs[trend.job_id]
-        grid[job.category][index[trend.day]] += trend.failures
+        job = jobs[job_pk]
+        grid[job.category][index[day]] += count
         entry = per_job[job.category].setdefault(job.job_id, [job.name, 0])
-        entry[1] += trend.failures
+        entry[1] += count
     rows = [
         HeatmapRow(
             category=category,
@@ -640,6 +661,8 @@ def job_lateness_statistics(*, hours: float = 24, now: datetime | None = None) -
     now = now or timezone.now()
     rows = (
         JobRun.objects.filter(
+            # Every status a started run can have: lets the (status, started_at) index answer.
+            status__in=[*TIMED_STATUSES, RunStatus.ABANDONED, RunStatus.RUNNING],
             trigger=RunTrigger.SCHEDULED,
             started_at__gte=now - timedelta(hours=hours),
             scheduled_at__isnull=False,

@@ -1,14 +1,16 @@
 """Write-side use cases: syncing declarations, scheduler instances, abandoned runs, triggers."""
 
+import functools
 import logging
 import math
+import operator
 import os
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
@@ -162,6 +164,8 @@ def trigger_request_finish(*, request_id: int, succeeded: bool, error: str = "")
 # Retention: roll a day's runs up into JobRunDailyRollup, then delete them in batches.
 
 UNSTARTED_STATUSES = (RunStatus.MISSED, RunStatus.SKIPPED)
+FINISHED_STATUSES = tuple(s for s in RunStatus.values if s != RunStatus.RUNNING)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def utc_day_start(moment: datetime) -> datetime:
@@ -276,39 +280,56 @@ def job_runs_prune(
     return result
 
 
-def _prunable(cutoff: datetime, failure_cutoff: datetime) -> Q:
-    """Finished runs the prune may delete: before the cutoff, failures before theirs."""
-    failed = Q(status__in=FAILED_STATUSES)
-    return (runs_between(EPOCH, cutoff) & ~failed) | (runs_between(EPOCH, failure_cutoff) & failed)
+def finished_runs_between(start: datetime, end: datetime, statuses=None) -> Q:
+    """Finished runs (of ``statuses``) whose moment lies in [start, end), index-friendly.
+
+    Every write path stores ``started_at`` on runs that ran, so for them the moment is
+    ``started_at`` and the (status, started_at) index answers; only missed and skipped
+    runs need the fallbacks of ``runs_between``.
+    """
+    statuses = FINISHED_STATUSES if statuses is None else statuses
+    executed = [s for s in statuses if s not in UNSTARTED_STATUSES and s != RunStatus.RUNNING]
+    unstarted = [s for s in statuses if s in UNSTARTED_STATUSES]
+    parts = []
+    if executed:
+        parts.append(Q(status__in=executed, started_at__gte=start, started_at__lt=end))
+    if unstarted:
+        parts.append(Q(status__in=unstarted) & runs_between(start, end))
+    return functools.reduce(operator.or_, parts)
 
 
-def _first_prunable_day(cutoff, failure_cutoff, *, after: datetime = None) -> datetime | None:
+def _first_prunable_day(cutoff, failure_cutoff, *, after: datetime = EPOCH) -> datetime | None:
     """Start of the oldest UTC day (from ``after`` on) holding a run to delete."""
-    runs = JobRun.objects.exclude(status=RunStatus.RUNNING).filter(
-        _prunable(cutoff, failure_cutoff)
-    )
-    if after is not None:
-        runs = runs.filter(runs_between(after, FAR_FUTURE))
-    # Three index-friendly minimums rather than one over a COALESCE.
-    started = runs.filter(started_at__isnull=False).aggregate(m=Min("started_at"))["m"]
-    unstarted = runs.filter(started_at__isnull=True, status__in=UNSTARTED_STATUSES)
-    scheduled = unstarted.aggregate(m=Min("scheduled_at"))["m"]
-    finished = unstarted.filter(scheduled_at__isnull=True).aggregate(m=Min("finished_at"))["m"]
-    moments = [m for m in (started, scheduled, finished) if m is not None]
-    return utc_day_start(min(moments)) if moments else None
+    failed = FAILED_STATUSES
+    kept_shorter = [s for s in FINISHED_STATUSES if s not in failed]
+    started = JobRun.objects.filter(
+        finished_runs_between(
+            after, cutoff, [s for s in kept_shorter if s not in UNSTARTED_STATUSES]
+        )
+        | finished_runs_between(after, failure_cutoff, failed)
+    ).aggregate(m=Min("started_at"))["m"]
+    # Missed and skipped runs: one minimum per fallback of runs_between.
+    unstarted = JobRun.objects.filter(finished_runs_between(after, cutoff, UNSTARTED_STATUSES))
+    no_start = unstarted.filter(started_at__isnull=True)
+    candidates = [
+        started,
+        unstarted.aggregate(m=Min("started_at"))["m"],
+        no_start.aggregate(m=Min("scheduled_at"))["m"],
+        no_start.filter(scheduled_at__isnull=True).aggregate(m=Min("finished_at"))["m"],
+    ]
+    candidates = [c for c in candidates if c is not None]
+    return utc_day_start(min(candidates)) if candidates else None
 
 
 def _day_runs(day_start: datetime, day_end: datetime, keep_failures: bool):
-    runs = JobRun.objects.exclude(status=RunStatus.RUNNING).filter(runs_between(day_start, day_end))
+    statuses = FINISHED_STATUSES
     if keep_failures:
-        runs = runs.exclude(status__in=FAILED_STATUSES)
-    return runs.order_by()
+        statuses = [s for s in statuses if s not in FAILED_STATUSES]
+    return JobRun.objects.filter(finished_runs_between(day_start, day_end, statuses)).order_by()
 
 
 def _kept_failures(day_start: datetime, day_end: datetime) -> int:
-    return JobRun.objects.filter(
-        runs_between(day_start, day_end), status__in=FAILED_STATUSES
-    ).count()
+    return JobRun.objects.filter(finished_runs_between(day_start, day_end, FAILED_STATUSES)).count()
 
 
 def _prune_day_dry(day_start, day_end, keep_failures, outcome: PruneDay) -> None:
@@ -328,9 +349,8 @@ def _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stop
         with transaction.atomic():
             # A trigger request keeps its row; only its link to the deleted run goes.
             TriggerRequest.objects.filter(run_id__in=ids).update(run=None)
-            batch = JobRun.objects.filter(pk__in=ids, status__in=FINISHED_STATUSES)
-            failures = batch.filter(status__in=FAILED_STATUSES).count()
-            deleted, _ = batch.delete()
+            failures = JobRun.objects.filter(pk__in=ids, status__in=FAILED_STATUSES).count()
+            deleted = _delete_runs(ids)
         outcome.deleted += deleted
         outcome.deleted_failures += failures
         if len(ids) == batch_size:
@@ -339,9 +359,22 @@ def _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stop
         outcome.kept_failures = _kept_failures(day_start, day_end)
 
 
-FINISHED_STATUSES = tuple(s for s in RunStatus.values if s != RunStatus.RUNNING)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+def _delete_runs(ids: list[int]) -> int:
+    """Delete finished runs by id in one statement; return how many went.
+
+    ``QuerySet.delete()`` would load every row first to null the trigger-request links
+    (done just before) and split the ids into many statements: about 3x slower here.
+    The status condition keeps a run that is running (never the case) out of it.
+    """
+    table = connection.ops.quote_name(JobRun._meta.db_table)
+    ids_sql = ", ".join(["%s"] * len(ids))
+    statuses_sql = ", ".join(["%s"] * len(FINISHED_STATUSES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN ({ids_sql}) AND status IN ({statuses_sql})",
+            [*ids, *FINISHED_STATUSES],
+        )
+        return cursor.rowcount
 
 
 @dataclass
@@ -381,8 +414,7 @@ def job_runs_roll_up_day(*, day: date) -> int:
     day_end = day_start + timedelta(days=1)
     rolled_up_at = timezone.now()
     rows = (
-        JobRun.objects.exclude(status=RunStatus.RUNNING)
-        .filter(runs_between(day_start, day_end))
+        JobRun.objects.filter(finished_runs_between(day_start, day_end))
         .order_by("job_id", "duration_ms")
         .values_list("job_id", "status", "duration_ms", "recorded_at")
     )

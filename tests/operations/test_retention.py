@@ -113,6 +113,7 @@ def test_it_prunes_100000_runs_exactly_after_rolling_them_up(history):
     counters_before = counters()
     running_before = running_rows()
     trends_before = selectors.job_daily_trends(days=46, now=NOW)
+    heatmap_before = selectors.daily_failure_heatmap(days=46, now=NOW).as_dict()
     cutoff = TODAY - timedelta(days=30)
     failure_cutoff = TODAY - timedelta(days=40)
 
@@ -150,6 +151,11 @@ def test_it_prunes_100000_runs_exactly_after_rolling_them_up(history):
         [t for t in trends_after if t.day < cutoff.date()]
     )
     assert _comparable(trends_after) == _comparable(trends_before)
+    heatmap_after = selectors.daily_failure_heatmap(days=46, now=NOW).as_dict()
+    assert heatmap_after == heatmap_before
+    assert sum(row["total"] for row in heatmap_after["categories"]) == sum(
+        r.status in FAILED_STATUSES for r in rows
+    )
 
 
 def _comparable(trends):
