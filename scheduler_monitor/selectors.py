@@ -297,6 +297,9 @@ class DailyTrend:
         return data
 
 
+TREND_JOBS_PER_QUERY = 20
+
+
 def _trend_days(days: int, now: datetime) -> list[date]:
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
@@ -341,58 +344,54 @@ def job_daily_trends(
             duration_p95_ms=r.duration_p95_ms,
             source="rollup",
         )
-    rows = (
-        JobRun.objects.exclude(status=RunStatus.RUNNING)
-        .filter(runs_between(start, now + timedelta(days=1)), job_id__in=list(names))
-        .order_by("job_id")
-        .values_list("job_id", "status", "duration_ms", "started_at", "scheduled_at", "finished_at")
-    )
-    current_job = None
-    per_day: dict[date, list] = {}
 
-    def flush_job():
-        for day, (counts, durations) in per_day.items():
-            key = (names[current_job], day)
+    from scheduler_monitor.services import UNSTARTED_STATUSES
+
+    end = now + timedelta(days=1)
+    fields = ("job_id", "status", "duration_ms", "started_at", "scheduled_at", "finished_at")
+    pks = list(names)
+    # A few jobs per round, each fetched whole: memory stays bounded, no server cursor.
+    # Runs that ran are found by (job, started_at); missed and skipped ones by status.
+    for i in range(0, len(pks), TREND_JOBS_PER_QUERY):
+        chunk = pks[i : i + TREND_JOBS_PER_QUERY]
+        ran = JobRun.objects.filter(
+            job_id__in=chunk, started_at__gte=start, started_at__lt=end
+        ).exclude(status__in=[RunStatus.RUNNING, *UNSTARTED_STATUSES])
+        unstarted = JobRun.objects.filter(
+            runs_between(start, end), job_id__in=chunk, status__in=UNSTARTED_STATUSES
+        )
+        per_day: dict[tuple[int, date], tuple[dict, list]] = {}
+        for query in (ran, unstarted):
+            for job_pk, status, duration_ms, *moments in query.order_by().values_list(*fields):
+                key = (job_pk, run_moment(*moments).astimezone(UTC).date())
+                counts, durations = per_day.setdefault(
+                    key, ({"runs": 0, "successes": 0, "failures": 0, "missed": 0, "skipped": 0}, [])
+                )
+                if status == RunStatus.MISSED:
+                    counts["missed"] += 1
+                elif status == RunStatus.SKIPPED:
+                    counts["skipped"] += 1
+                else:
+                    counts["runs"] += 1
+                    counts["failures" if status in FAILED_STATUSES else "successes"] += 1
+                    if status in TIMED_STATUSES and duration_ms is not None:
+                        durations.append(duration_ms)
+        for (job_pk, day), (counts, durations) in per_day.items():
+            key = (names[job_pk], day)
             if key in trends:
                 continue  # the rollup already holds this day (failures kept longer)
             durations.sort()
             trends[key] = DailyTrend(
                 job_id=key[0],
                 day=day,
-                runs=counts["runs"],
-                successes=counts["successes"],
-                failures=counts["failures"],
-                missed=counts["missed"],
-                skipped=counts["skipped"],
                 duration_count=len(durations),
                 duration_sum_ms=math.fsum(durations),
                 duration_min_ms=durations[0] if durations else None,
                 duration_max_ms=durations[-1] if durations else None,
                 duration_p95_ms=percentile(durations, 0.95),
                 source="runs",
+                **counts,
             )
-        per_day.clear()
-
-    for job_pk, status, duration_ms, *moments in rows.iterator(chunk_size=5000):
-        if job_pk != current_job:
-            if current_job is not None:
-                flush_job()
-            current_job = job_pk
-        day = run_moment(*moments).astimezone(UTC).date()
-        counts, durations = per_day.setdefault(
-            day, ({"runs": 0, "successes": 0, "failures": 0, "missed": 0, "skipped": 0}, [])
-        )
-        if status == RunStatus.MISSED:
-            counts["missed"] += 1
-        elif status == RunStatus.SKIPPED:
-            counts["skipped"] += 1
-        else:
-            counts["runs"] += 1
-            counts["failures" if status in FAILED_STATUSES else "successes"] += 1
-            if status in TIMED_STATUSES and duration_ms is not None:
-                durations.append(duration_ms)
-    if current_job is not None:
-        flush_job()
     return sorted(trends.values(), key=lambda t: (t.day, t.job_id))
 
 

@@ -419,29 +419,29 @@ def job_runs_roll_up_day(*, day: date) -> int:
         .values_list("job_id", "status", "duration_ms", "recorded_at")
     )
     totals: dict[int, _DayTotals] = {}
-    written = 0
     with transaction.atomic():
         existing = {
             r.job_id: r for r in JobRunDailyRollup.objects.filter(day=day).select_for_update()
         }
-        for job_pk, status, duration_ms, recorded_at in rows.iterator(chunk_size=5000):
+        # One day's plain tuples at most: a list is faster than a server-side cursor here.
+        for job_pk, status, duration_ms, recorded_at in list(rows):
             previous = existing.get(job_pk)
             if previous is not None and (
                 recorded_at is None or recorded_at <= previous.rolled_up_at
             ):
                 continue  # already counted when the day was rolled up
-            if totals and job_pk not in totals:
-                # Rows come ordered by job: write the finished job, keep memory to one job.
-                ((done_pk, done),) = totals.items()
-                written += _save_rollup(done_pk, day, done, existing.get(done_pk), rolled_up_at)
-                totals.clear()
             totals.setdefault(job_pk, _DayTotals()).add(status, duration_ms)
+        new = []
         for job_pk, done in totals.items():
-            written += _save_rollup(job_pk, day, done, existing.get(job_pk), rolled_up_at)
-    return written
+            rollup = _save_rollup(job_pk, day, done, existing.get(job_pk), rolled_up_at)
+            if rollup is not None:
+                new.append(rollup)
+        JobRunDailyRollup.objects.bulk_create(new, batch_size=500)
+    return len(totals)
 
 
-def _save_rollup(job_pk, day, totals: _DayTotals, previous, rolled_up_at) -> int:
+def _save_rollup(job_pk, day, totals: _DayTotals, previous, rolled_up_at):
+    """Return a new rollup to create, or merge into ``previous`` and return None."""
     durations = totals.durations
     values = {
         "runs": totals.runs,
@@ -457,8 +457,7 @@ def _save_rollup(job_pk, day, totals: _DayTotals, previous, rolled_up_at) -> int
         "rolled_up_at": rolled_up_at,
     }
     if previous is None:
-        JobRunDailyRollup.objects.create(job_id=job_pk, day=day, **values)
-        return 1
+        return JobRunDailyRollup(job_id=job_pk, day=day, **values)
     merged = {
         key: getattr(previous, key) + values[key]
         for key in ("runs", "successes", "failures", "missed", "skipped", "duration_count")
@@ -481,7 +480,7 @@ def _save_rollup(job_pk, day, totals: _DayTotals, previous, rolled_up_at) -> int
     )
     merged["rolled_up_at"] = rolled_up_at
     JobRunDailyRollup.objects.filter(pk=previous.pk).update(**merged)
-    return 1
+    return None
 
 
 PRUNE_DEFAULT_CRON = "17 3 * * *"
