@@ -1,5 +1,6 @@
 """Read-side queries: every aggregate shown by the API, pages, commands and Prometheus."""
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -361,21 +362,30 @@ def job_daily_trends(
             runs_between(start, end), job_id__in=chunk, status__in=UNSTARTED_STATUSES
         )
         per_day: dict[tuple[int, date], tuple[dict, list]] = {}
-        for query in (ran, unstarted):
-            for job_pk, status, duration_ms, *moments in query.order_by().values_list(*fields):
-                key = (job_pk, run_moment(*moments).astimezone(UTC).date())
-                counts, durations = per_day.setdefault(
-                    key, ({"runs": 0, "successes": 0, "failures": 0, "missed": 0, "skipped": 0}, [])
+        rows = itertools.chain(
+            # Only started_at for runs that ran: a third of the datetimes to convert.
+            ran.order_by().values_list("job_id", "status", "duration_ms", "started_at"),
+            (
+                (job_pk, status, duration_ms, run_moment(*moments))
+                for job_pk, status, duration_ms, *moments in unstarted.order_by().values_list(
+                    *fields
                 )
-                if status == RunStatus.MISSED:
-                    counts["missed"] += 1
-                elif status == RunStatus.SKIPPED:
-                    counts["skipped"] += 1
-                else:
-                    counts["runs"] += 1
-                    counts["failures" if status in FAILED_STATUSES else "successes"] += 1
-                    if status in TIMED_STATUSES and duration_ms is not None:
-                        durations.append(duration_ms)
+            ),
+        )
+        for job_pk, status, duration_ms, moment in rows:
+            key = (job_pk, moment.astimezone(UTC).date())
+            counts, durations = per_day.setdefault(
+                key, ({"runs": 0, "successes": 0, "failures": 0, "missed": 0, "skipped": 0}, [])
+            )
+            if status == RunStatus.MISSED:
+                counts["missed"] += 1
+            elif status == RunStatus.SKIPPED:
+                counts["skipped"] += 1
+            else:
+                counts["runs"] += 1
+                counts["failures" if status in FAILED_STATUSES else "successes"] += 1
+                if status in TIMED_STATUSES and duration_ms is not None:
+                    durations.append(duration_ms)
         for (job_pk, day), (counts, durations) in per_day.items():
             key = (names[job_pk], day)
             if key in trends:
