@@ -247,3 +247,28 @@ def test_it_refuses_bad_rules(settings, rules, message):
     """A bad ALERT_RULES setting is an ImproperlyConfigured saying what is wrong."""
     with pytest.raises(ImproperlyConfigured, match=message):
         settings.SCHEDULER_MONITOR = {"ALERT_RULES": rules}
+
+
+@pytest.mark.django_db
+def test_it_costs_the_same_queries_for_2_or_20_healthy_jobs(make_job, runs):
+    """firing_alerts() is a fixed number of queries whatever the number of jobs.
+
+    Only the consecutive-failures rule adds one query per job whose last run failed.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.scheduler_instance_start()
+
+    def count_queries():
+        firing_alerts()  # warm the window first
+        with CaptureQueriesContext(connection) as captured:
+            firing_alerts()
+        return len(captured)
+
+    for _ in range(2):
+        runs(make_job(expected_interval_seconds=60), [S] * 3)
+    few = count_queries()
+    for _ in range(18):
+        runs(make_job(expected_interval_seconds=60), [S] * 3)
+    assert count_queries() == few
