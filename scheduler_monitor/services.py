@@ -177,7 +177,7 @@ def runs_between(start: datetime, end: datetime) -> Q:
     """Runs whose moment lies in [start, end).
 
     A run's moment is when it started; a run that never started (missed, skipped) has
-    none, so its scheduled time (or, lacking that, when it was recorded) stands in.
+    none, so its scheduled time (or, lacking that, its finish time) stands in.
     """
     return (
         Q(started_at__gte=start, started_at__lt=end)
