@@ -25,7 +25,33 @@ HEATMAP_ALARM_THRESHOLD        5                              failures per cell 
 BRIEF_METRICS                  True                           export the brief's ``*_ms`` gauges
 HISTOGRAM_BUCKETS              (0.01 ... 600)                 seconds; duration histogram bounds
 METRICS_REQUIRE_TOKEN          False                          require a token on ``/metrics`` too
+PRUNE_SCHEDULE                 None                           let the scheduler prune runs, e.g.
+                                                              ``{"cron": "17 3 * * *", "days": 30,
+                                                              "keep_failures_days": 90,
+                                                              "batch_size": 5000}``
+OVERDUE_GRACE_FRACTION         0.1                            default grace: this much of the
+                                                              job's interval ...
+OVERDUE_GRACE_MIN_SECONDS      60                             ... but at least this many seconds
+STUCK_P95_FACTOR               5                              default max runtime: k x window p95
+STUCK_MIN_SECONDS              60                             ... but at least this many seconds
+STUCK_DEFAULT_SECONDS          3600                           max runtime of a job without a p95
+ALERT_RULES                    DEFAULT_ALERT_RULES (below)    rules ``check_scheduler_alerts``
+                                                              and ``firing_alerts()`` evaluate
 =============================  =============================  ===================================
+
+Alert rules: a list of dicts, each with a unique ``name``, a ``kind``, a ``severity``
+(``"warning"`` or ``"critical"``), optional ``jobs`` / ``categories`` lists that limit it,
+and the kind's parameters (defaults in ``ALERT_KIND_PARAMS``):
+
+- ``failure_ratio``: failed / finished runs over ``window_minutes`` above ``threshold``
+  (0..1), once the window holds at least ``min_runs`` runs.
+- ``consecutive_failures``: the job's last ``count`` runs all failed.
+- ``p95``: the p95 of the runs over ``window_minutes`` (at least ``min_samples``) above
+  ``threshold_ms``, or above ``factor`` times the job's own p95 over the ``baseline_hours``
+  before that window (give one or both).
+- ``overdue``: the job's next run is past due by more than its grace.
+- ``stuck``: a run is still running past the job's max runtime.
+- ``scheduler_down``: no scheduler has a fresh heartbeat.
 """
 
 from typing import Any
@@ -54,7 +80,40 @@ DEFAULTS: dict[str, Any] = {
     "BRIEF_METRICS": True,
     "HISTOGRAM_BUCKETS": (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600),
     "METRICS_REQUIRE_TOKEN": False,
+    "PRUNE_SCHEDULE": None,
+    "OVERDUE_GRACE_FRACTION": 0.1,
+    "OVERDUE_GRACE_MIN_SECONDS": 60,
+    "STUCK_P95_FACTOR": 5,
+    "STUCK_MIN_SECONDS": 60,
+    "STUCK_DEFAULT_SECONDS": 3600,
+    "ALERT_RULES": None,  # None: DEFAULT_ALERT_RULES
 }
+
+DEFAULT_ALERT_RULES = [
+    {"name": "failure_ratio", "kind": "failure_ratio", "severity": "warning"},
+    {"name": "failing_repeatedly", "kind": "consecutive_failures", "severity": "critical"},
+    {"name": "slow_p95", "kind": "p95", "factor": 3, "severity": "warning"},
+    {"name": "overdue", "kind": "overdue", "severity": "warning"},
+    {"name": "stuck_run", "kind": "stuck", "severity": "warning"},
+    {"name": "scheduler_down", "kind": "scheduler_down", "severity": "critical"},
+]
+ALERT_SEVERITIES = ("warning", "critical")
+# Each kind's parameters and their defaults (None: optional, no default).
+ALERT_KIND_PARAMS: dict[str, dict[str, Any]] = {
+    "failure_ratio": {"window_minutes": 60, "threshold": 0.5, "min_runs": 4},
+    "consecutive_failures": {"count": 3},
+    "p95": {
+        "window_minutes": 60,
+        "min_samples": 5,
+        "threshold_ms": None,
+        "factor": None,
+        "baseline_hours": 24,
+    },
+    "overdue": {},
+    "stuck": {},
+    "scheduler_down": {},
+}
+ALERT_COMMON_KEYS = {"name", "kind", "severity", "jobs", "categories"}
 
 POSITIVE_INTS = {
     "HISTORY_SIZE",
@@ -66,13 +125,22 @@ POSITIVE_INTS = {
     "HEATMAP_ALARM_THRESHOLD",
 }
 POSITIVE_NUMBERS = {
+    "OVERDUE_GRACE_FRACTION",
+    "STUCK_P95_FACTOR",
+    "STUCK_DEFAULT_SECONDS",
     "HEARTBEAT_INTERVAL",
     "TRIGGER_POLL_INTERVAL",
     "SHUTDOWN_TIMEOUT",
     "MISFIRE_GRACE_TIME",
     "EXECUTION_LOG_MAX_AGE",
 }
-NON_NEGATIVE_NUMBERS = {"WINDOW_REFRESH_INTERVAL", "WINDOW_SYNC_OVERLAP", "AUTO_REFRESH_SECONDS"}
+NON_NEGATIVE_NUMBERS = {
+    "WINDOW_REFRESH_INTERVAL",
+    "WINDOW_SYNC_OVERLAP",
+    "AUTO_REFRESH_SECONDS",
+    "OVERDUE_GRACE_MIN_SECONDS",
+    "STUCK_MIN_SECONDS",
+}
 BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN"}
 
 
@@ -127,3 +195,89 @@ def validate() -> None:
         or list(buckets) != sorted(set(buckets))
     ):
         _fail("HISTOGRAM_BUCKETS", "must be increasing positive seconds", buckets)
+    validate_operations(values)
+
+
+# --- Operations settings -------------------------------------------------------------------
+
+PRUNE_KEYS = {"cron", "days", "keep_failures_days", "batch_size"}
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def alert_rules(rules: list[dict] | None = None) -> list[dict[str, Any]]:
+    """The given (checked) or configured alert rules, each completed with its kind's defaults."""
+    if rules is not None:
+        _validate_alert_rules(rules)
+    else:
+        rules = get("ALERT_RULES")
+        rules = DEFAULT_ALERT_RULES if rules is None else rules
+    return [{**ALERT_KIND_PARAMS[rule["kind"]], **rule} for rule in rules]
+
+
+def _validate_alert_rules(rules: Any) -> None:
+    if not isinstance(rules, list | tuple):
+        _fail("ALERT_RULES", "must be a list of rule dicts", rules)
+    names = set()
+    for rule in rules:
+        if not isinstance(rule, dict) or rule.get("kind") not in ALERT_KIND_PARAMS:
+            _fail("ALERT_RULES", f"each rule needs a kind among {sorted(ALERT_KIND_PARAMS)}", rule)
+        name = rule.get("name")
+        if not isinstance(name, str) or not name or name in names:
+            _fail("ALERT_RULES", "each rule needs a unique non-empty name", rule)
+        names.add(name)
+        if rule.get("severity") not in ALERT_SEVERITIES:
+            _fail("ALERT_RULES", f"rule {name!r} needs a severity among {ALERT_SEVERITIES}", rule)
+        params = ALERT_KIND_PARAMS[rule["kind"]]
+        unknown = set(rule) - ALERT_COMMON_KEYS - set(params)
+        if unknown:
+            _fail("ALERT_RULES", f"rule {name!r} has unknown keys {sorted(unknown)}", rule)
+        for key in ("jobs", "categories"):
+            if key in rule and not (
+                isinstance(rule[key], list | tuple) and all(isinstance(v, str) for v in rule[key])
+            ):
+                _fail("ALERT_RULES", f"rule {name!r}: {key} must be a list of strings", rule)
+        for key in params:
+            value = rule.get(key, params[key])
+            if value is None:
+                continue
+            if not (_is_number(value) and value > 0):
+                _fail("ALERT_RULES", f"rule {name!r}: {key} must be a positive number", rule)
+        if rule["kind"] == "failure_ratio" and rule.get("threshold", 0.5) >= 1:
+            _fail("ALERT_RULES", f"rule {name!r}: threshold is a ratio below 1", rule)
+        if rule["kind"] == "p95" and rule.get("threshold_ms") is None and not rule.get("factor"):
+            _fail("ALERT_RULES", f"rule {name!r}: give threshold_ms or factor", rule)
+        for key in ("count", "min_runs", "min_samples"):
+            if key in rule and not _positive_int(rule[key]):
+                _fail("ALERT_RULES", f"rule {name!r}: {key} must be a positive integer", rule)
+
+
+def validate_operations(values: dict[str, Any]) -> None:
+    """Check the retention, overdue, alert and lease settings."""
+    if values.get("ALERT_RULES") is not None:
+        _validate_alert_rules(values["ALERT_RULES"])
+    prune = values.get("PRUNE_SCHEDULE")
+    if prune is not None:
+        if not isinstance(prune, dict) or not set(prune) <= PRUNE_KEYS or "days" not in prune:
+            _fail(
+                "PRUNE_SCHEDULE",
+                "must be None or a dict with 'days' (and optional 'cron', "
+                "'keep_failures_days', 'batch_size')",
+                prune,
+            )
+        if not _positive_int(prune["days"]):
+            _fail("PRUNE_SCHEDULE", "'days' must be a positive integer", prune)
+        keep = prune.get("keep_failures_days")
+        if keep is not None and not (_positive_int(keep) and keep >= prune["days"]):
+            _fail("PRUNE_SCHEDULE", "'keep_failures_days' must be an integer >= 'days'", prune)
+        if not _positive_int(prune.get("batch_size", 5000)):
+            _fail("PRUNE_SCHEDULE", "'batch_size' must be a positive integer", prune)
+        cron = prune.get("cron", "17 3 * * *")
+        try:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(cron)
+        except (ValueError, TypeError, AttributeError) as exc:
+            _fail("PRUNE_SCHEDULE", f"'cron' is not a crontab expression ({exc})", prune)

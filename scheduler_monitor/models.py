@@ -52,6 +52,14 @@ class JobDefinition(models.Model):
     # Cumulative duration histogram {"<le seconds>": count, "+Inf": count}; only grows
     # (see histogram.py), so Prometheus can take rates of it across pruning.
     duration_buckets = models.JSONField(_("duration histogram"), default=dict, blank=True)
+    # Operations: set from the declaration by job_definitions_sync.
+    expected_interval_seconds = models.FloatField(_("expected interval (s)"), null=True, blank=True)
+    grace_seconds = models.FloatField(
+        _("overdue grace (s)"), null=True, blank=True, help_text=_("Empty: the default grace.")
+    )
+    max_runtime_seconds = models.FloatField(
+        _("max runtime (s)"), null=True, blank=True, help_text=_("Empty: derived from the p95.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,3 +154,60 @@ class TriggerRequest(models.Model):
 
     def __str__(self):
         return f"trigger {self.pk} of {self.job_id} ({self.status})"
+
+
+class JobRunDailyRollup(models.Model):
+    """One job's runs of one UTC day, kept after the runs themselves are pruned.
+
+    Written by the prune before it deletes a day's runs, over every finished run of that
+    day (failures kept longer included), so a day is either rolled up or still raw.
+    """
+
+    job = models.ForeignKey(JobDefinition, on_delete=models.CASCADE, related_name="daily_rollups")
+    day = models.DateField(_("day (UTC)"))
+    runs = models.IntegerField(_("runs"), default=0, help_text=_("successes + failures"))
+    successes = models.IntegerField(_("successes"), default=0)
+    failures = models.IntegerField(_("failures"), default=0, help_text=_("failed + abandoned"))
+    missed = models.IntegerField(_("missed"), default=0)
+    skipped = models.IntegerField(_("skipped"), default=0)
+    duration_count = models.IntegerField(_("timed runs"), default=0)
+    duration_sum_ms = models.FloatField(_("total duration (ms)"), default=0.0)
+    duration_min_ms = models.FloatField(_("min duration (ms)"), null=True, blank=True)
+    duration_max_ms = models.FloatField(_("max duration (ms)"), null=True, blank=True)
+    duration_p95_ms = models.FloatField(_("p95 duration (ms)"), null=True, blank=True)
+    rolled_up_at = models.DateTimeField(_("rolled up at"))
+
+    class Meta:
+        ordering = ["day", "job_id"]
+        verbose_name = _("daily rollup")
+        verbose_name_plural = _("daily rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "day"], name="sm_rollup_job_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="sm_rollup_day")]
+
+    def __str__(self):
+        return f"{self.job_id} {self.day}: {self.runs} runs"
+
+
+class SchedulerLease(models.Model):
+    """Which scheduler instance may run jobs: one row, held by at most one instance.
+
+    The holder renews it with each heartbeat; another instance takes it over with a
+    conditional update once it has expired, so two schedulers never run jobs at once.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True, default="default")
+    holder = models.ForeignKey(
+        SchedulerInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acquired_at = models.DateTimeField(_("acquired at"), null=True, blank=True)
+    renewed_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("scheduler lease")
+        verbose_name_plural = _("scheduler leases")
+
+    def __str__(self):
+        return f"lease {self.name} held by {self.holder_id or 'nobody'}"

@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -23,6 +24,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from scheduler_monitor import conf
 
+# A fixed start keeps a cron's expected interval the same at every sync.
+CRON_SAMPLE_FROM = datetime(2025, 1, 6, tzinfo=UTC)
+CRON_SAMPLE_RUNS = 16
 JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,191}$")
 
 
@@ -40,6 +44,10 @@ class JobSpec:
     cron: str | None = None
     max_instances: int = 1
     kwargs: dict = field(default_factory=dict)
+    # Operations: how late a run may start before the job is overdue, and how long a run
+    # may take before it is stuck (None: the defaults derived from interval and p95).
+    grace_seconds: float | None = None
+    max_runtime_seconds: float | None = None
 
     @property
     def callable_path(self) -> str:
@@ -51,6 +59,20 @@ class JobSpec:
         if self.cron:
             return f"cron {self.cron}"
         return f"every {format_seconds(self.interval_seconds)}"
+
+    @property
+    def expected_interval_seconds(self) -> float:
+        """Seconds between two runs; for a cron, the longest gap among the next few runs."""
+        if not self.cron:
+            return float(self.interval_seconds)
+        trigger = CronTrigger.from_crontab(self.cron, timezone=UTC)
+        fire = trigger.get_next_fire_time(None, CRON_SAMPLE_FROM)
+        gaps = []
+        for _ in range(CRON_SAMPLE_RUNS):
+            following = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+            gaps.append((following - fire).total_seconds())
+            fire = following
+        return max(gaps)
 
     def build_trigger(self, timezone=None) -> BaseTrigger:
         """Return the APScheduler trigger of this schedule."""
@@ -126,6 +148,12 @@ def validate_spec(spec: JobSpec) -> None:
             ) from exc
     if spec.max_instances < 1:
         raise ImproperlyConfigured(f"Job {spec.job_id!r}: max_instances must be at least 1")
+    for name in ("grace_seconds", "max_runtime_seconds"):
+        value = getattr(spec, name)
+        if value is not None and not (
+            isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+        ):
+            raise ImproperlyConfigured(f"Job {spec.job_id!r}: {name} must be positive seconds")
 
 
 registry = JobRegistry()
@@ -146,6 +174,8 @@ def monitored_job(
     seconds: float | None = None,
     cron: str | None = None,
     max_instances: int = 1,
+    grace_seconds: float | None = None,
+    max_runtime_seconds: float | None = None,
     **kwargs,
 ):
     """Declare the decorated function as a monitored job and return it unchanged."""
@@ -163,6 +193,8 @@ def monitored_job(
                 cron=cron,
                 max_instances=max_instances,
                 kwargs=kwargs,
+                grace_seconds=grace_seconds,
+                max_runtime_seconds=max_runtime_seconds,
             )
         )
         return func

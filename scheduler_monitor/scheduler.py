@@ -11,17 +11,18 @@ import zlib
 from datetime import UTC, timedelta
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, services
+from scheduler_monitor import conf, lease, services
+from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MANUAL_STORE = "manual"
 FIRST_RUN_SPREAD_SECONDS = 10
+PRUNE_JOB_ID = "scheduler-monitor-prune"
 
 
 def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_id=None):
@@ -54,7 +56,7 @@ def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_
         job_id,
         lambda: spec.func(**spec.kwargs),
         trigger=trigger,
-        scheduled_at=timezone.now() if trigger == RunTrigger.MANUAL else None,
+        scheduled_at=timezone.now() if trigger == RunTrigger.MANUAL else current_scheduled_time(),
         on_start=link,
     )
     if request_id is not None:
@@ -72,7 +74,7 @@ class SchedulerProcess:
         self.job_store = DjangoJobStore()
         self.scheduler = BlockingScheduler(
             jobstores={"default": self.job_store, MANUAL_STORE: MemoryJobStore()},
-            executors={"default": ThreadPoolExecutor(conf.get("EXECUTOR_THREADS"))},
+            executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -81,24 +83,34 @@ class SchedulerProcess:
             timezone=settings.TIME_ZONE,
         )
         self.instance = None
+        self.active = False  # holds the lease and runs jobs (else standby)
+        self._specs = []
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
 
     # -- start ----------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Sync declarations, register the jobs, record this instance, abandon orphans."""
-        specs = load_declarations()
-        services.job_definitions_sync(specs=specs)
+        """Sync declarations, record this instance; if the lease is free, activate now."""
+        self._specs = load_declarations()
+        services.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
         self.instance = services.scheduler_instance_start()
+        if lease.try_acquire(self.instance):
+            self._activate()
+
+    def _activate(self) -> None:
+        """Holding the lease: abandon orphans, register the jobs."""
+        specs = self._specs
         services.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
         for spec in specs:
             self._add_job(spec, paused=spec.job_id in paused)
         self._remove_undeclared({spec.job_id for spec in specs})
+        self._add_prune_job()
         self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-        logger.info("Scheduler %s prepared %s job(s)", self.instance, len(specs))
+        self.active = True
+        logger.info("Scheduler %s active with %s job(s)", self.instance, len(specs))
 
     def _add_job(self, spec, *, paused: bool) -> None:
         extra = {}
@@ -131,7 +143,15 @@ class SchedulerProcess:
                 self.job_store.remove_job(job_id)
 
     def run(self) -> None:
-        """Run until ``stop()``; then wait for running jobs and record the stop."""
+        """Run until ``stop()``; then wait for running jobs and record the stop.
+
+        A standby (the lease is held elsewhere) first waits for the lease.
+        """
+        if not self.active:
+            if not lease.wait_for_lease(self.instance, self._stop):
+                self._finish()
+                return
+            self._activate()
         self._maintenance = threading.Thread(
             target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
         )
@@ -166,6 +186,8 @@ class SchedulerProcess:
         recorder.flush()
         if len(recorder.buffer):
             logger.error("%s run record(s) could not be written at stop", len(recorder.buffer))
+        if self.active:
+            lease.release(self.instance)
         if self.instance is not None:
             services.scheduler_instance_stop(instance=self.instance)
         logger.info("Scheduler stopped")
@@ -202,6 +224,7 @@ class SchedulerProcess:
                 now = timezone.now().timestamp()
                 if now - last_heartbeat >= conf.get("HEARTBEAT_INTERVAL"):
                     services.scheduler_instance_heartbeat(instance=self.instance)
+                    lease.renew_or_stop(self.instance, self.stop)
                     last_heartbeat = now
                 get_recorder().flush()
                 self._start_triggered_runs()
@@ -226,6 +249,21 @@ class SchedulerProcess:
                 jobstore=MANUAL_STORE,
                 misfire_grace_time=None,
             )
+
+    def _add_prune_job(self) -> None:
+        # Retention (PRUNE_SCHEDULE): kept in memory, re-added at each start from settings.
+        options = conf.get("PRUNE_SCHEDULE")
+        if not options:
+            return
+        cron = options.get("cron", services.PRUNE_DEFAULT_CRON)
+        self.scheduler.add_job(
+            services.job_runs_prune_from_settings,
+            trigger=CronTrigger.from_crontab(cron, timezone=settings.TIME_ZONE),
+            id=PRUNE_JOB_ID,
+            name="Prune old job runs",
+            jobstore=MANUAL_STORE,
+            replace_existing=True,
+        )
 
     def _prune_execution_log(self, now: float) -> None:
         # JobRun is the history; django-apscheduler's own log is kept short, not twice.

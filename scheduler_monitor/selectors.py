@@ -1,7 +1,9 @@
 """Read-side queries: every aggregate shown by the API, pages, commands and Prometheus."""
 
+import itertools
+import math
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -657,3 +659,655 @@ def job_hourly_outcomes(
         HourOutcome(hour=start + timedelta(hours=i), successes=successes[i], failures=failures[i])
         for i in range(count)
     ]
+
+
+# --- Operations reads ----------------------------------------------------------------------
+# Daily trends: rollups for pruned days, raw runs for the rest; the two never overlap
+# because the prune rolls a (job, day) up over all its runs before deleting any.
+
+
+@dataclass(frozen=True)
+class DailyTrend:
+    """One job's runs of one UTC day, from its rollup or from its runs."""
+
+    job_id: str
+    day: date
+    runs: int
+    successes: int
+    failures: int
+    missed: int
+    skipped: int
+    duration_count: int
+    duration_sum_ms: float
+    duration_min_ms: float | None
+    duration_max_ms: float | None
+    duration_p95_ms: float | None
+    source: str  # "rollup" or "runs"
+
+    @property
+    def avg_duration_ms(self) -> float | None:
+        return self.duration_sum_ms / self.duration_count if self.duration_count else None
+
+    @property
+    def success_rate(self) -> float | None:
+        return success_rate(self.successes, self.failures)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["day"] = self.day.isoformat()
+        data["avg_duration_ms"] = self.avg_duration_ms
+        data["success_rate"] = self.success_rate
+        return data
+
+
+TREND_JOBS_PER_QUERY = 20
+
+
+def _trend_days(days: int, now: datetime) -> list[date]:
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    today = now.astimezone(UTC).date()
+    return [today - timedelta(days=i) for i in range(days - 1, -1, -1)]
+
+
+def job_daily_trends(
+    *, days: int = 30, job_ids: list[str] | None = None, now: datetime | None = None
+) -> list[DailyTrend]:
+    """Per job and UTC day over the last ``days`` days (today included), oldest first.
+
+    Days without any run are left out. Memory holds one job's raw runs at a time.
+    """
+    from scheduler_monitor.models import JobRunDailyRollup
+    from scheduler_monitor.services import run_moment, runs_between
+    from scheduler_monitor.stats import percentile
+
+    now = now or timezone.now()
+    day_list = _trend_days(days, now)
+    start = datetime(day_list[0].year, day_list[0].month, day_list[0].day, tzinfo=UTC)
+    jobs = JobDefinition.objects.all()
+    if job_ids is not None:
+        jobs = jobs.filter(job_id__in=job_ids)
+    names = dict(jobs.values_list("pk", "job_id"))
+    trends: dict[tuple[str, date], DailyTrend] = {}
+    rollups = JobRunDailyRollup.objects.filter(day__gte=day_list[0], job_id__in=list(names))
+    for r in rollups:
+        key = (names[r.job_id], r.day)
+        trends[key] = DailyTrend(
+            job_id=key[0],
+            day=r.day,
+            runs=r.runs,
+            successes=r.successes,
+            failures=r.failures,
+            missed=r.missed,
+            skipped=r.skipped,
+            duration_count=r.duration_count,
+            duration_sum_ms=r.duration_sum_ms,
+            duration_min_ms=r.duration_min_ms,
+            duration_max_ms=r.duration_max_ms,
+            duration_p95_ms=r.duration_p95_ms,
+            source="rollup",
+        )
+
+    from scheduler_monitor.services import UNSTARTED_STATUSES
+
+    end = now + timedelta(days=1)
+    fields = ("job_id", "status", "duration_ms", "started_at", "scheduled_at", "finished_at")
+    pks = list(names)
+    # A few jobs per round, each fetched whole: memory stays bounded, no server cursor.
+    # Runs that ran are found by (job, started_at); missed and skipped ones by status.
+    for i in range(0, len(pks), TREND_JOBS_PER_QUERY):
+        chunk = pks[i : i + TREND_JOBS_PER_QUERY]
+        ran = JobRun.objects.filter(
+            job_id__in=chunk, started_at__gte=start, started_at__lt=end
+        ).exclude(status__in=[RunStatus.RUNNING, *UNSTARTED_STATUSES])
+        unstarted = JobRun.objects.filter(
+            runs_between(start, end), job_id__in=chunk, status__in=UNSTARTED_STATUSES
+        )
+        per_day: dict[tuple[int, date], tuple[dict, list]] = {}
+        rows = itertools.chain(
+            # Only started_at for runs that ran: a third of the datetimes to convert.
+            ran.order_by().values_list("job_id", "status", "duration_ms", "started_at"),
+            (
+                (job_pk, status, duration_ms, run_moment(*moments))
+                for job_pk, status, duration_ms, *moments in unstarted.order_by().values_list(
+                    *fields
+                )
+            ),
+        )
+        for job_pk, status, duration_ms, moment in rows:
+            key = (job_pk, moment.astimezone(UTC).date())
+            counts, durations = per_day.setdefault(
+                key, ({"runs": 0, "successes": 0, "failures": 0, "missed": 0, "skipped": 0}, [])
+            )
+            if status == RunStatus.MISSED:
+                counts["missed"] += 1
+            elif status == RunStatus.SKIPPED:
+                counts["skipped"] += 1
+            else:
+                counts["runs"] += 1
+                counts["failures" if status in FAILED_STATUSES else "successes"] += 1
+                if status in TIMED_STATUSES and duration_ms is not None:
+                    durations.append(duration_ms)
+        for (job_pk, day), (counts, durations) in per_day.items():
+            key = (names[job_pk], day)
+            if key in trends:
+                continue  # the rollup already holds this day (failures kept longer)
+            durations.sort()
+            trends[key] = DailyTrend(
+                job_id=key[0],
+                day=day,
+                duration_count=len(durations),
+                duration_sum_ms=math.fsum(durations),
+                duration_min_ms=durations[0] if durations else None,
+                duration_max_ms=durations[-1] if durations else None,
+                duration_p95_ms=percentile(durations, 0.95),
+                source="runs",
+                **counts,
+            )
+    return sorted(trends.values(), key=lambda t: (t.day, t.job_id))
+
+
+def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> FailureHeatmap:
+    """Failures per category per UTC day over ``days`` days, pruned days included.
+
+    Reads only failures: the rollups' failure counts for rolled-up days, failed and
+    abandoned runs (an index range) for the others.
+    """
+    from scheduler_monitor.models import JobRunDailyRollup
+
+    now = now or timezone.now()
+    day_list = _trend_days(days, now)
+    start = datetime(day_list[0].year, day_list[0].month, day_list[0].day, tzinfo=UTC)
+    jobs = {j.pk: j for j in job_list()}
+    index = {day: i for i, day in enumerate(day_list)}
+    grid = {job.category: [0] * len(day_list) for job in jobs.values()}
+    per_job: dict[str, dict[str, list]] = {c: {} for c in grid}
+    rolled_up = set()
+    failures: list[tuple[int, date, int]] = []
+    for job_pk, day, count in JobRunDailyRollup.objects.filter(
+        day__gte=day_list[0], job_id__in=list(jobs)
+    ).values_list("job_id", "day", "failures"):
+        rolled_up.add((job_pk, day))
+        failures.append((job_pk, day, count))
+    raw = JobRun.objects.filter(
+        status__in=FAILED_STATUSES, started_at__gte=start, job_id__in=list(jobs)
+    ).values_list("job_id", "started_at")
+    for job_pk, started_at in raw.iterator(chunk_size=5000):
+        day = started_at.astimezone(UTC).date()
+        if (job_pk, day) not in rolled_up:
+            failures.append((job_pk, day, 1))
+    for job_pk, day, count in failures:
+        if not count or day not in index:
+            continue
+        job = jobs[job_pk]
+        grid[job.category][index[day]] += count
+        entry = per_job[job.category].setdefault(job.job_id, [job.name, 0])
+        entry[1] += count
+    rows = [
+        HeatmapRow(
+            category=category,
+            counts=counts,
+            total=sum(counts),
+            jobs=[
+                {"job_id": job_id, "job_name": name, "failures": n}
+                for job_id, (name, n) in sorted(
+                    per_job[category].items(), key=lambda item: (-item[1][1], item[0])
+                )
+            ],
+        )
+        for category, counts in sorted(grid.items())
+    ]
+    return FailureHeatmap(
+        bucket="day",
+        buckets=[datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list],
+        rows=rows,
+        max_count=max((max(r.counts) for r in rows), default=0),
+        alarm_threshold=conf.get("HEATMAP_ALARM_THRESHOLD"),
+    )
+
+
+# Overdue jobs, stuck runs, lateness.
+
+
+def default_grace_seconds(expected_interval_seconds: float | None) -> float:
+    """A fraction of the job's interval, but at least the configured minimum."""
+    minimum = float(conf.get("OVERDUE_GRACE_MIN_SECONDS"))
+    if not expected_interval_seconds:
+        return minimum
+    return max(minimum, expected_interval_seconds * conf.get("OVERDUE_GRACE_FRACTION"))
+
+
+@dataclass(frozen=True)
+class JobSchedule:
+    """Where a job stands against its schedule: next due time, grace, overdue or not."""
+
+    job: JobDefinition
+    next_run_at: datetime | None  # from the job store; None when paused or not scheduled
+    grace_seconds: float
+    late_seconds: float | None  # how long past due (None when not yet due)
+
+    @property
+    def overdue(self) -> bool:
+        return self.late_seconds is not None and self.late_seconds > self.grace_seconds
+
+    def as_dict(self) -> dict:
+        return {
+            "job_id": self.job.job_id,
+            "job_name": self.job.name,
+            "expected_interval_seconds": self.job.expected_interval_seconds,
+            "next_run_at": iso_utc(self.next_run_at),
+            "grace_seconds": self.grace_seconds,
+            "late_seconds": self.late_seconds,
+            "overdue": self.overdue,
+            "paused": self.job.paused,
+        }
+
+
+def job_schedules(*, now: datetime | None = None) -> list[JobSchedule]:
+    """Each declared job's next due time from django-apscheduler's store (two queries).
+
+    A job is overdue when its next run time passed more than its grace ago: the
+    scheduler should have started it by then and moved the time on.
+    """
+    from django_apscheduler.models import DjangoJob
+
+    now = now or timezone.now()
+    jobs = list(job_list())
+    due = dict(
+        DjangoJob.objects.filter(id__in=[j.job_id for j in jobs]).values_list("id", "next_run_time")
+    )
+    schedules = []
+    for job in jobs:
+        next_run_at = None if job.paused else due.get(job.job_id)
+        late = (now - next_run_at).total_seconds() if next_run_at else None
+        schedules.append(
+            JobSchedule(
+                job=job,
+                next_run_at=next_run_at,
+                grace_seconds=job.grace_seconds
+                or default_grace_seconds(job.expected_interval_seconds),
+                late_seconds=late if late is not None and late > 0 else None,
+            )
+        )
+    return schedules
+
+
+def overdue_jobs(*, now: datetime | None = None) -> list[JobSchedule]:
+    """Jobs whose next run is past due by more than their grace."""
+    return [s for s in job_schedules(now=now) if s.overdue]
+
+
+def scheduler_down(*, now: datetime | None = None) -> bool:
+    """True when no scheduler runs jobs: the lease holder's heartbeat is stale or none holds it.
+
+    Without a lease row (no scheduler started since leases exist) the latest heartbeat
+    decides, as in ``scheduler_status``.
+    """
+    roles = scheduler_roles(now=now)
+    if roles.lease is None:
+        return not scheduler_status(now=now).running
+    return roles.active is None
+
+
+@dataclass(frozen=True)
+class InstanceRole:
+    instance: SchedulerInstance
+    role: str  # "active" or "standby"
+    heartbeat_age_seconds: float
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.instance.pk,
+            "hostname": self.instance.hostname,
+            "pid": self.instance.pid,
+            "role": self.role,
+            "started_at": iso_utc(self.instance.started_at),
+            "heartbeat_at": iso_utc(self.instance.heartbeat_at),
+            "heartbeat_age_seconds": self.heartbeat_age_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class SchedulerRoles:
+    """The live scheduler instances, which one holds the lease, and until when."""
+
+    lease: object | None  # SchedulerLease
+    active: InstanceRole | None
+    standby: list[InstanceRole]
+
+    def as_dict(self) -> dict:
+        lease = self.lease
+        return {
+            "active": self.active.as_dict() if self.active else None,
+            "standby": [s.as_dict() for s in self.standby],
+            "lease_expires_at": iso_utc(lease.expires_at) if lease else None,
+            "lease_acquired_at": iso_utc(lease.acquired_at) if lease else None,
+        }
+
+
+def scheduler_roles(*, now: datetime | None = None) -> SchedulerRoles:
+    """Live instances (fresh heartbeat, no stop recorded), the lease holder as active."""
+    from scheduler_monitor.models import SchedulerLease
+    from scheduler_monitor.services import LEASE_NAME, live_instances
+
+    now = now or timezone.now()
+    lease = SchedulerLease.objects.filter(name=LEASE_NAME).first()
+    holder = lease.holder_id if lease and lease.expires_at >= now else None
+    active, standby = None, []
+    for instance in live_instances(now=now).order_by("started_at"):
+        role = InstanceRole(
+            instance,
+            "active" if instance.pk == holder else "standby",
+            (now - instance.heartbeat_at).total_seconds(),
+        )
+        if role.role == "active":
+            active = role
+        else:
+            standby.append(role)
+    return SchedulerRoles(lease=lease, active=active, standby=standby)
+
+
+@dataclass(frozen=True)
+class StuckRun:
+    """A run still ``running`` past its job's maximum runtime."""
+
+    run: JobRun
+    running_seconds: float
+    max_runtime_seconds: float
+    derived_from: str  # "declared", "p95" or "default"
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run.pk,
+            "job_id": self.run.job.job_id,
+            "job_name": self.run.job.name,
+            "started_at": iso_utc(self.run.started_at),
+            "hostname": self.run.hostname,
+            "pid": self.run.pid,
+            "running_seconds": self.running_seconds,
+            "max_runtime_seconds": self.max_runtime_seconds,
+            "derived_from": self.derived_from,
+        }
+
+
+def max_runtime_seconds(job: JobDefinition, stats: Stats | None) -> tuple[float, str]:
+    """The job's declared max runtime, else a multiple of its window p95, else the default."""
+    if job.max_runtime_seconds:
+        return job.max_runtime_seconds, "declared"
+    if stats is not None and stats.p95_duration_ms is not None:
+        derived = stats.p95_duration_ms / 1000 * conf.get("STUCK_P95_FACTOR")
+        return max(float(conf.get("STUCK_MIN_SECONDS")), derived), "p95"
+    return float(conf.get("STUCK_DEFAULT_SECONDS")), "default"
+
+
+def stuck_runs(*, now: datetime | None = None) -> list[StuckRun]:
+    """Running runs older than their job's max runtime, longest running first."""
+    now = now or timezone.now()
+    running = list(
+        JobRun.objects.filter(status=RunStatus.RUNNING, started_at__isnull=False)
+        .select_related("job")
+        .order_by("started_at")
+    )
+    if not running:
+        return []
+    stats = window_statistics()
+    stuck = []
+    for run in running:
+        limit, source = max_runtime_seconds(run.job, stats.get(run.job.job_id))
+        seconds = (now - run.started_at).total_seconds()
+        if seconds > limit:
+            stuck.append(StuckRun(run, seconds, limit, source))
+    return stuck
+
+
+def job_lateness_statistics(*, hours: float = 24, now: datetime | None = None) -> dict[str, Stats]:
+    """Start delay (started minus scheduled, in ms) per job over the last hours.
+
+    Apart from duration: a run that started late but ran fast shows here only. Scheduled
+    runs only (a manual run starts when asked).
+    """
+    from scheduler_monitor.models import RunTrigger
+    from scheduler_monitor.stats import summarise
+
+    now = now or timezone.now()
+    rows = (
+        JobRun.objects.filter(
+            # Every status a started run can have: lets the (status, started_at) index answer.
+            status__in=[*TIMED_STATUSES, RunStatus.ABANDONED, RunStatus.RUNNING],
+            trigger=RunTrigger.SCHEDULED,
+            started_at__gte=now - timedelta(hours=hours),
+            scheduled_at__isnull=False,
+        )
+        .order_by("job_id")
+        .values_list("job__job_id", "started_at", "scheduled_at")
+    )
+    delays: dict[str, list[float]] = {}
+    for job_id, started_at, scheduled_at in rows.iterator(chunk_size=5000):
+        delay = (started_at - scheduled_at).total_seconds() * 1000
+        delays.setdefault(job_id, []).append(max(delay, 0.0))
+    return {job_id: summarise(values) for job_id, values in delays.items()}
+
+
+# Alert rules (SCHEDULER_MONITOR["ALERT_RULES"], see conf.py).
+
+SEVERITY_EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One firing rule, for one job (or for the scheduler as a whole)."""
+
+    rule: str
+    kind: str
+    severity: str
+    message: str
+    job_id: str | None = None
+    job_name: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def alerts_status(alerts: list[Alert]) -> str:
+    """``"critical"``, ``"warning"`` or ``"ok"``: the worst severity firing."""
+    severities = {a.severity for a in alerts}
+    for severity in ("critical", "warning"):
+        if severity in severities:
+            return severity
+    return "ok"
+
+
+def firing_alerts(*, now: datetime | None = None, rules: list[dict] | None = None) -> list[Alert]:
+    """Evaluate every alert rule; return the firing ones, critical first, then by rule."""
+    now = now or timezone.now()
+    rules = conf.alert_rules(rules)
+    jobs = list(job_list())
+    alerts: list[Alert] = []
+    for rule in rules:
+        scoped = _rule_jobs(rule, jobs)
+        alerts.extend(ALERT_EVALUATORS[rule["kind"]](rule, scoped, now))
+    order = {"critical": 0, "warning": 1}
+    return sorted(alerts, key=lambda a: (order[a.severity], a.rule, a.job_id or ""))
+
+
+def _rule_jobs(rule: dict, jobs: list[JobDefinition]) -> list[JobDefinition]:
+    if "jobs" in rule:
+        jobs = [j for j in jobs if j.job_id in rule["jobs"]]
+    if "categories" in rule:
+        jobs = [j for j in jobs if j.category in rule["categories"]]
+    return jobs
+
+
+def _alert(rule: dict, message: str, job: JobDefinition | None = None, **numbers) -> Alert:
+    return Alert(
+        rule=rule["name"],
+        kind=rule["kind"],
+        severity=rule["severity"],
+        message=message,
+        job_id=job.job_id if job else None,
+        job_name=job.name if job else None,
+        **numbers,
+    )
+
+
+def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
+    by_pk = {j.pk: j for j in jobs}
+    counts = (
+        JobRun.objects.filter(
+            job_id__in=list(by_pk),
+            started_at__gte=now - timedelta(minutes=rule["window_minutes"]),
+            status__in=[*TIMED_STATUSES, RunStatus.ABANDONED],
+        )
+        .order_by()
+        .values("job_id")
+        .annotate(runs=Count("pk"), failures=Count("pk", filter=Q(status__in=FAILED_STATUSES)))
+    )
+    alerts = []
+    for row in counts:
+        ratio = row["failures"] / row["runs"]
+        if row["runs"] >= rule["min_runs"] and ratio > rule["threshold"]:
+            alerts.append(
+                _alert(
+                    rule,
+                    f"{row['failures']} of {row['runs']} runs failed in the last "
+                    f"{rule['window_minutes']:g} min ({ratio:.0%} > {rule['threshold']:.0%})",
+                    by_pk[row["job_id"]],
+                    value=ratio,
+                    threshold=rule["threshold"],
+                )
+            )
+    return alerts
+
+
+def _consecutive_failure_alerts(rule, jobs, now) -> list[Alert]:
+    count = rule["count"]
+    alerts = []
+    # Only a job whose latest run failed can have a failing streak: few queries.
+    for job in (j for j in jobs if j.last_status in FAILED_STATUSES):
+        statuses = list(
+            JobRun.objects.filter(job=job, status__in=[*TIMED_STATUSES, RunStatus.ABANDONED])
+            .order_by("-started_at", "-id")
+            .values_list("status", flat=True)[:count]
+        )
+        if len(statuses) == count and all(s in FAILED_STATUSES for s in statuses):
+            alerts.append(
+                _alert(rule, f"the last {count} runs failed", job, value=count, threshold=count)
+            )
+    return alerts
+
+
+def _p95_alerts(rule, jobs, now) -> list[Alert]:
+    from scheduler_monitor.stats import percentile
+
+    by_pk = {j.pk: j for j in jobs}
+    window_start = now - timedelta(minutes=rule["window_minutes"])
+    since = window_start - timedelta(hours=rule["baseline_hours"] if rule.get("factor") else 0)
+    rows = (
+        JobRun.objects.filter(
+            job_id__in=list(by_pk),
+            started_at__gte=since,
+            status__in=TIMED_STATUSES,
+            duration_ms__isnull=False,
+        )
+        .order_by("job_id", "duration_ms")
+        .values_list("job_id", "duration_ms", "started_at")
+    )
+    # Sorted by duration, split by time: both lists stay sorted for percentile().
+    recent: dict[int, list[float]] = {}
+    before: dict[int, list[float]] = {}
+    for job_pk, duration_ms, started_at in rows.iterator(chunk_size=5000):
+        target = recent if started_at >= window_start else before
+        target.setdefault(job_pk, []).append(duration_ms)
+    alerts = []
+    for job_pk, durations in recent.items():
+        if len(durations) < rule["min_samples"]:
+            continue
+        job = by_pk[job_pk]
+        p95 = percentile(durations, 0.95)
+        limits = []
+        if rule.get("threshold_ms") is not None:
+            limits.append((rule["threshold_ms"], f"{rule['threshold_ms']:g} ms"))
+        baseline = before.get(job_pk, [])
+        if rule.get("factor") and len(baseline) >= rule["min_samples"]:
+            long_term = percentile(baseline, 0.95)
+            limits.append(
+                (
+                    rule["factor"] * long_term,
+                    f"{rule['factor']:g} x its p95 of the {rule['baseline_hours']:g} h before "
+                    f"({long_term:.1f} ms)",
+                )
+            )
+        exceeded = [(limit, text) for limit, text in limits if p95 > limit]
+        if exceeded:
+            limit, text = min(exceeded)
+            alerts.append(
+                _alert(
+                    rule,
+                    f"p95 {p95:.1f} ms over the last {rule['window_minutes']:g} min "
+                    f"is above {text}",
+                    job,
+                    value=p95,
+                    threshold=limit,
+                )
+            )
+    return alerts
+
+
+def _overdue_alerts(rule, jobs, now) -> list[Alert]:
+    wanted = {j.pk for j in jobs}
+    return [
+        _alert(
+            rule,
+            f"due {s.late_seconds:.0f} s ago (grace {s.grace_seconds:.0f} s)",
+            s.job,
+            value=s.late_seconds,
+            threshold=s.grace_seconds,
+        )
+        for s in overdue_jobs(now=now)
+        if s.job.pk in wanted
+    ]
+
+
+def _stuck_alerts(rule, jobs, now) -> list[Alert]:
+    wanted = {j.pk for j in jobs}
+    return [
+        _alert(
+            rule,
+            f"run {s.run.pk} running for {s.running_seconds:.0f} s "
+            f"(max {s.max_runtime_seconds:.0f} s, {s.derived_from})",
+            s.run.job,
+            value=s.running_seconds,
+            threshold=s.max_runtime_seconds,
+        )
+        for s in stuck_runs(now=now)
+        if s.run.job_id in wanted
+    ]
+
+
+def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
+    if not scheduler_down(now=now):
+        return []
+    status = scheduler_status(now=now)
+    if status.running:
+        message = "no live scheduler holds the lease; a standby takes it over when it expires"
+    elif status.instance is None:
+        message = "no scheduler has ever started"
+    elif status.instance.stopped_at is not None:
+        message = f"scheduler {status.instance} stopped at {iso_utc(status.instance.stopped_at)}"
+    else:
+        message = (
+            f"scheduler {status.instance} last heartbeat {status.heartbeat_age_seconds:.0f} s ago"
+        )
+    return [_alert(rule, message, value=status.heartbeat_age_seconds)]
+
+
+ALERT_EVALUATORS = {
+    "failure_ratio": _failure_ratio_alerts,
+    "consecutive_failures": _consecutive_failure_alerts,
+    "p95": _p95_alerts,
+    "overdue": _overdue_alerts,
+    "stuck": _stuck_alerts,
+    "scheduler_down": _scheduler_down_alerts,
+}

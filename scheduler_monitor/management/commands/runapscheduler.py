@@ -13,10 +13,11 @@ class Command(BaseCommand):
         process.prepare()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: process.stop())
-        self.stdout.write(
-            f"Scheduler {process.instance} running "
-            f"{len(process.scheduler.get_jobs())} job(s); Ctrl+C or SIGTERM stops it."
-        )
+        if process.active:
+            state = f"running {len(process.scheduler.get_jobs())} job(s)"
+        else:
+            state = "standby: another scheduler holds the lease; taking over when it stops"
+        self.stdout.write(f"Scheduler {process.instance} {state}; Ctrl+C or SIGTERM stops it.")
         self.stdout.flush()
         process.run()
         self.stdout.write("Scheduler stopped.")
