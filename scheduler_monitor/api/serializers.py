@@ -2,6 +2,7 @@
 
 from datetime import UTC
 
+from django.core.validators import RegexValidator
 from django.db import models
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
@@ -44,9 +45,36 @@ class UtcModelSerializer(serializers.ModelSerializer):
 # --- inputs ----------------------------------------------------------------------------------
 
 
+class StrictCharField(serializers.CharField):
+    """A string that must be sent as a JSON string (DRF would turn 0 into "0")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false, nothing else (DRF would take "yes", 1, "on")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+# DRF refuses NUL characters anyway (PostgreSQL cannot store them); the pattern puts it in
+# the schema, so clients know.
+NO_NUL = RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")
+
+
 class JobListQuerySerializer(serializers.Serializer):
-    category = serializers.CharField(required=False, max_length=200, help_text="Exact category.")
-    owner = serializers.CharField(required=False, max_length=200, help_text="Exact owner.")
+    category = serializers.CharField(
+        required=False, max_length=200, validators=[NO_NUL], help_text="Exact category."
+    )
+    owner = serializers.CharField(
+        required=False, max_length=200, validators=[NO_NUL], help_text="Exact owner."
+    )
     status = serializers.ChoiceField(
         choices=RunStatus.choices, required=False, help_text="Last run status."
     )
@@ -54,6 +82,7 @@ class JobListQuerySerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         max_length=200,
+        validators=[NO_NUL],
         help_text="Plain-text search in job id, name and owner (case-insensitive).",
     )
     ordering = serializers.ChoiceField(
@@ -73,12 +102,6 @@ class RunListQuerySerializer(serializers.Serializer):
         required=False, default=50, min_value=1, max_value=RUNS_PAGE_SIZE_MAX
     )
 
-    def validate(self, attrs):
-        since, until = attrs.get("since"), attrs.get("until")
-        if since and until and since >= until:
-            raise serializers.ValidationError({"until": "must be later than since."})
-        return attrs
-
 
 class TriggerQuerySerializer(serializers.Serializer):
     allow_concurrent = serializers.BooleanField(
@@ -87,17 +110,17 @@ class TriggerQuerySerializer(serializers.Serializer):
 
 
 class TriggerBodySerializer(serializers.Serializer):
-    allow_concurrent = serializers.BooleanField(required=False, default=False)
+    allow_concurrent = StrictBooleanField(required=False, default=False)
 
 
 class BatchBodySerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=BATCH_ACTIONS)
     job_ids = serializers.ListField(
-        child=serializers.CharField(max_length=191),
+        child=StrictCharField(min_length=1, max_length=191),
         min_length=1,
         max_length=MAX_BATCH_SIZE,
     )
-    allow_concurrent = serializers.BooleanField(required=False, default=False)
+    allow_concurrent = StrictBooleanField(required=False, default=False)
 
 
 class HeatmapQuerySerializer(serializers.Serializer):

@@ -45,8 +45,9 @@ class ApiView(APIView):
         return exception_handler
 
     def query(self, serializer_class) -> dict:
-        """Validated query parameters; a bad one is a 400 naming it."""
-        serializer = serializer_class(data=self.request.query_params)
+        """Validated query parameters; a bad one (an empty one too) is a 400 naming it."""
+        # A plain dict, not the QueryDict: DRF would read "?hours=" as "not given".
+        serializer = serializer_class(data=self.request.query_params.dict())
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

@@ -25,7 +25,7 @@ def make_user(db):
 
     def make(username, *codenames, is_staff=False, is_superuser=False) -> User:
         user = User.objects.create_user(
-            username, password="pw-123456", is_staff=is_staff, is_superuser=is_superuser
+            username, password=None, is_staff=is_staff, is_superuser=is_superuser
         )
         for codename in codenames:
             user.user_permissions.add(

@@ -54,6 +54,8 @@ def test_it_pauses_and_resumes_many(writer, make_job, store_job):
         ({"action": "pause", "job_ids": []}, "job_ids"),
         ({"action": "pause", "job_ids": "a"}, "job_ids"),
         ({"action": "pause", "job_ids": [["a"]]}, "job_ids.0"),
+        ({"action": "pause", "job_ids": ["a", 0]}, "job_ids.1"),
+        ({"action": "pause", "job_ids": ["a"], "allow_concurrent": "true"}, "allow_concurrent"),
         ({"action": "pause", "job_ids": ["a"] * 501}, "job_ids"),
         (
             {"action": "trigger", "job_ids": ["a"], "allow_concurrent": "perhaps"},
