@@ -438,3 +438,11 @@ def services_list() -> list[ServiceInfo]:
             )
         )
     return services
+
+
+def paused_jobs_still_scheduled() -> list[str]:
+    """Ids of jobs flagged paused whose stored job still has a next run time."""
+    stored = DjangoJob.objects.filter(id=OuterRef("job_id"), next_run_time__isnull=False)
+    return list(
+        job_list().filter(paused=True).filter(Exists(stored)).values_list("job_id", flat=True)
+    )

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -22,7 +23,7 @@ from scheduler_monitor.models import (
     TriggerStatus,
 )
 from scheduler_monitor.registry import JobSpec
-from scheduler_monitor.selectors import job_is_busy
+from scheduler_monitor.selectors import job_is_busy, paused_jobs_still_scheduled
 
 logger = logging.getLogger(__name__)
 
@@ -266,3 +267,20 @@ def jobs_batch(
         except JobBusy as exc:
             results.append(BatchResult(job_id, False, 409, str(exc)))
     return results
+
+
+def job_pauses_reapply(*, scheduler) -> list[str]:
+    """Pause again, in a running scheduler, jobs flagged paused that it still schedules.
+
+    A scheduler that was handing the job to its executor when the pause came writes the
+    job's old next run time back; this undoes that write-back within one maintenance step.
+    """
+    job_ids = paused_jobs_still_scheduled()
+    for job_id in job_ids:
+        try:
+            scheduler.pause_job(job_id, jobstore="default")
+        except JobLookupError:
+            continue
+    if job_ids:
+        logger.info("Re-applied the pause of %s", ", ".join(job_ids))
+    return job_ids

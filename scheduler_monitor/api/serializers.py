@@ -69,11 +69,22 @@ NO_NUL = RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")
 
 
 class JobListQuerySerializer(serializers.Serializer):
+    # Exact matches: nothing trimmed, and empty selects jobs without a category/owner.
     category = serializers.CharField(
-        required=False, max_length=200, validators=[NO_NUL], help_text="Exact category."
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=200,
+        validators=[NO_NUL],
+        help_text="Exact category (empty: jobs without one).",
     )
     owner = serializers.CharField(
-        required=False, max_length=200, validators=[NO_NUL], help_text="Exact owner."
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=200,
+        validators=[NO_NUL],
+        help_text="Exact owner (empty: jobs without one).",
     )
     status = serializers.ChoiceField(
         choices=RunStatus.choices, required=False, help_text="Last run status."
@@ -116,7 +127,10 @@ class TriggerBodySerializer(serializers.Serializer):
 class BatchBodySerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=BATCH_ACTIONS)
     job_ids = serializers.ListField(
-        child=StrictCharField(min_length=1, max_length=191),
+        # Not trimmed: " a " is reported as an unknown job, not silently taken for "a".
+        child=StrictCharField(
+            min_length=1, max_length=191, trim_whitespace=False, validators=[NO_NUL]
+        ),
         min_length=1,
         max_length=MAX_BATCH_SIZE,
     )

@@ -124,6 +124,4 @@ def test_it_pauses_and_resumes_the_running_scheduler(scheduler_process, token_cl
 
     data = data_of(client.post(f"{P}/jobs/e2e_tick/resume"))
     assert data["paused"] is False and data["next_run_time"]
-    wait_for(
-        lambda: ticks.count() > after_pause, timeout=10, what="a scheduled tick after resume"
-    )
+    wait_for(lambda: ticks.count() > after_pause, timeout=10, what="a scheduled tick after resume")

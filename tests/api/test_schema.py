@@ -1,5 +1,7 @@
 """GET /api/v1/schema/: an OpenAPI 3 schema that describes the API truthfully."""
 
+import os
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -87,7 +89,7 @@ schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, get_wsgi_application())
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
