@@ -4,7 +4,7 @@ from datetime import UTC
 
 from django.core.validators import RegexValidator
 from django.db import models
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, RunTrigger, TriggerRequest
@@ -68,34 +68,31 @@ class StrictBooleanField(serializers.BooleanField):
 NO_NUL = RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")
 
 
+class TextParamField(serializers.CharField):
+    """A text query parameter: empty allowed, at most 200 characters, no NUL."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(required=False, allow_blank=True, max_length=200)
+        super().__init__(**kwargs)
+
+
+# drf-spectacular describes an allow_blank field with a pattern as a oneOf whose branches
+# overlap on ""; views name these parameters with this schema instead.
+TEXT_PARAM_SCHEMA = {"type": "string", "maxLength": 200, "pattern": NO_NUL.regex.pattern}
+
+
 class JobListQuerySerializer(serializers.Serializer):
     # Exact matches: nothing trimmed, and empty selects jobs without a category/owner.
-    category = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-        max_length=200,
-        validators=[NO_NUL],
-        help_text="Exact category (empty: jobs without one).",
+    category = TextParamField(
+        trim_whitespace=False, help_text="Exact category (empty: jobs without one)."
     )
-    owner = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-        max_length=200,
-        validators=[NO_NUL],
-        help_text="Exact owner (empty: jobs without one).",
+    owner = TextParamField(
+        trim_whitespace=False, help_text="Exact owner (empty: jobs without one)."
     )
     status = serializers.ChoiceField(
         choices=RunStatus.choices, required=False, help_text="Last run status."
     )
-    q = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=200,
-        validators=[NO_NUL],
-        help_text="Plain-text search in job id, name and owner (case-insensitive).",
-    )
+    q = TextParamField(help_text="Plain-text search in job id, name and owner (case-insensitive).")
     ordering = serializers.ChoiceField(
         choices=[f for name in JOB_ORDERING_FIELDS for f in (name, f"-{name}")],
         required=False,
@@ -365,8 +362,18 @@ ERROR = enveloped(
 )
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Bad input: the message says what, data.field names the field.",
+    401: "No credentials or a bad token (WWW-Authenticate: Bearer).",
+    403: "Authenticated but lacking the permission.",
+    404: "Unknown (or removed) job, unknown trigger request, or a page past the last.",
+    409: "The job is running or already queued; add ?allow_concurrent=1 to run anyway.",
+}
+
+
 def errors(*codes: int) -> dict:
-    return dict.fromkeys(codes, ERROR)
+    """Error responses of an operation, each the envelope with a description."""
+    return {code: OpenApiResponse(ERROR, description=ERROR_DESCRIPTIONS[code]) for code in codes}
 
 
 def listing(name: str, key: str, item: serializers.Serializer):

@@ -84,6 +84,8 @@ def job_state(job) -> dict:
 
 
 class StatusView(ApiView):
+    """Whether the scheduler process is alive, its instance and job counts."""
+
     @extend_schema(
         operation_id="scheduler_status",
         summary="Scheduler status",
@@ -103,10 +105,19 @@ class StatusView(ApiView):
 
 
 class JobListView(ApiView):
+    """Every declared job with its schedule, job-store next run time and last run."""
+
     @extend_schema(
         operation_id="jobs_list",
         summary="List jobs",
-        parameters=[s.JobListQuerySerializer],
+        parameters=[
+            s.JobListQuerySerializer,
+            *(
+                OpenApiParameter(name, s.TEXT_PARAM_SCHEMA, description=field.help_text)
+                for name, field in s.JobListQuerySerializer().fields.items()
+                if isinstance(field, s.TextParamField)
+            ),
+        ],
         responses={
             200: s.enveloped("JobListResponse", s.listing("JobList", "jobs", s.JobSerializer())),
             **READ_ERRORS,
@@ -118,6 +129,8 @@ class JobListView(ApiView):
 
 
 class JobDetailView(ApiView):
+    """One job (removed ones too) with its window statistics and last 20 runs."""
+
     @extend_schema(
         operation_id="job_detail",
         summary="One job with its window statistics and recent runs",
@@ -138,6 +151,8 @@ RECENT_RUNS = 20
 
 
 class JobRunsView(ApiView):
+    """A job's runs, newest first, page by page (page_size at most 500)."""
+
     @extend_schema(
         operation_id="job_runs",
         summary="A job's run history, newest first",
@@ -173,6 +188,8 @@ class JobRunsView(ApiView):
 
 
 class JobTriggerView(ApiView):
+    """Queue a manual run; the scheduler process picks it up within seconds."""
+
     permission_classes = [CanTriggerJobs]
 
     @extend_schema(
@@ -213,6 +230,8 @@ class JobTriggerView(ApiView):
 
 
 class TriggerDetailView(ApiView):
+    """A trigger request's state and, once started, its run."""
+
     @extend_schema(
         operation_id="trigger_detail",
         summary="A trigger request: pending, running, done or failed, and its run",
@@ -229,6 +248,8 @@ class TriggerDetailView(ApiView):
 
 
 class JobPauseView(ApiView):
+    """Pause or resume a job through django-apscheduler's job store."""
+
     permission_classes = [CanChangeJobs]
     perform = staticmethod(services.job_pause)
 
@@ -250,6 +271,8 @@ class JobPauseView(ApiView):
 
 
 class JobResumeView(JobPauseView):
+    """Resume a job: its next run time comes from its own trigger again."""
+
     perform = staticmethod(services.job_resume)
 
     @extend_schema(
@@ -264,6 +287,8 @@ class JobResumeView(JobPauseView):
 
 
 class JobBatchView(ApiView):
+    """Apply trigger, pause or resume to many jobs; one result per job."""
+
     permission_classes = [CanWriteJobs]
 
     @extend_schema(
@@ -290,6 +315,8 @@ class JobBatchView(ApiView):
 
 
 class MetricsView(ApiView):
+    """The brief's metrics: monotonic counters plus rolling-window statistics."""
+
     @extend_schema(
         operation_id="metrics",
         summary="The brief's metrics: counters plus rolling-window statistics per job",
@@ -306,6 +333,8 @@ class MetricsView(ApiView):
 
 
 class ServiceListView(ApiView):
+    """The declared job callables, the jobs using them, and job-store presence."""
+
     @extend_schema(
         operation_id="services_list",
         summary="Declared job callables and the jobs that run them",
@@ -322,6 +351,8 @@ class ServiceListView(ApiView):
 
 
 class HeatmapView(ApiView):
+    """Failed and abandoned runs per category per hour (or UTC day)."""
+
     @extend_schema(
         operation_id="heatmap",
         summary="Failures per category per hour (or day): the dashboard's heatmap",
@@ -335,6 +366,8 @@ class HeatmapView(ApiView):
 
 
 class SummaryView(ApiView):
+    """The dashboard's cards, from the same selector as the pages."""
+
     @extend_schema(
         operation_id="summary",
         summary="The dashboard's cards",
