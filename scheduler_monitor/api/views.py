@@ -241,7 +241,8 @@ class TriggerDetailView(ApiView):
         },
     )
     def get(self, request, pk):
-        trigger = selectors.trigger_request_get(pk=pk)
+        # Ids past a 64-bit integer cannot exist (and the database would refuse the query).
+        trigger = selectors.trigger_request_get(pk=pk) if pk < 2**63 else None
         if trigger is None:
             raise ApiError(f"trigger request {pk} does not exist", code=404, data={"field": "id"})
         return envelope(s.TriggerRequestSerializer(trigger).data)

@@ -90,3 +90,6 @@ def test_it_shows_a_trigger_request_and_its_run(reader, make_job, record_run):
     assert data["run"]["id"] == run_id and data["run"]["status"] == "success"
     assert error_of(reader.get("/api/v1/scheduler/triggers/999999"), 404)["data"] == {"field": "id"}
     assert error_of(reader.get("/api/v1/scheduler/triggers/abc"), 404)
+    assert error_of(reader.get(f"/api/v1/scheduler/triggers/{2**64}"), 404)["data"] == {
+        "field": "id"
+    }
