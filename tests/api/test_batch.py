@@ -4,7 +4,7 @@ import pytest
 from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import JobDefinition, TriggerRequest
-from tests.api.conftest import CHANGE, TRIGGER, VIEW, data_of, error_of
+from tests.api.helpers import CHANGE, TRIGGER, VIEW, data_of, error_of
 
 URL = "/api/v1/scheduler/jobs/batch"
 

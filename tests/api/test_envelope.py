@@ -2,7 +2,7 @@
 
 from rest_framework.test import APIClient
 
-from tests.api.conftest import error_of
+from tests.api.helpers import error_of
 
 P = "/api/v1/scheduler"
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from scheduler_monitor.models import RunStatus
 from scheduler_monitor.selectors import failure_heatmap, iso_utc
-from tests.api.conftest import data_of, error_of
+from tests.api.helpers import data_of, error_of
 
 URL = "/api/v1/scheduler/heatmap"
 

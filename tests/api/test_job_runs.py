@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scheduler_monitor.models import JobRun, RunStatus, RunTrigger
-from tests.api.conftest import data_of, error_of
+from tests.api.helpers import data_of, error_of
 
 URL = "/api/v1/scheduler/jobs/hist/runs"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

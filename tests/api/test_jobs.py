@@ -8,7 +8,7 @@ from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.selectors import iso_utc
-from tests.api.conftest import data_of, error_of
+from tests.api.helpers import data_of, error_of
 
 URL = "/api/v1/scheduler/jobs"
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import JobRun, RunTrigger
-from tests.api.conftest import CHANGE, TRIGGER, VIEW, data_of
+from tests.api.helpers import CHANGE, TRIGGER, VIEW, data_of
 
 ROOT = Path(__file__).resolve().parents[2]
 P = "/api/v1/scheduler"

@@ -4,7 +4,7 @@ import pytest
 
 from scheduler_monitor.models import RunStatus, TriggerRequest, TriggerStatus
 from scheduler_monitor.selectors import iso_utc
-from tests.api.conftest import TRIGGER, VIEW, data_of, error_of
+from tests.api.helpers import TRIGGER, VIEW, data_of, error_of
 
 
 def url(job_id):
