@@ -29,6 +29,7 @@ JOB_STATE_RESPONSES = {
     200: s.enveloped("JobStateResponse", s.JOB_STATE),
     **s.errors(401, 403, 404),
 }
+RECENT_RUNS = 20  # runs shown with one job
 JOB_ID = OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The job's id.")
 
 
@@ -145,9 +146,6 @@ class JobDetailView(ApiView):
         job.statistics = selectors.job_window_statistics(job_id=job.job_id)
         job.recent_runs = list(selectors.job_runs(job=job)[:RECENT_RUNS])
         return envelope(s.JobDetailSerializer(job).data)
-
-
-RECENT_RUNS = 20
 
 
 class JobRunsView(ApiView):
