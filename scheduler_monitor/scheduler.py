@@ -229,6 +229,7 @@ class SchedulerProcess:
                 get_recorder().flush()
                 self._start_triggered_runs()
                 self._prune_execution_log(now)
+                services.job_pauses_reapply(scheduler=self.scheduler)
                 # Pause/resume from other processes change the job store directly;
                 # waking up makes this scheduler re-read it.
                 self.scheduler.wakeup()

@@ -1311,3 +1311,11 @@ ALERT_EVALUATORS = {
     "stuck": _stuck_alerts,
     "scheduler_down": _scheduler_down_alerts,
 }
+
+
+def paused_jobs_still_scheduled() -> list[str]:
+    """Ids of jobs flagged paused whose stored job still has a next run time."""
+    stored = DjangoJob.objects.filter(id=OuterRef("job_id"), next_run_time__isnull=False)
+    return list(
+        job_list().filter(paused=True).filter(Exists(stored)).values_list("job_id", flat=True)
+    )

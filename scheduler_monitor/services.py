@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
 from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
@@ -29,7 +30,7 @@ from scheduler_monitor.models import (
     TriggerStatus,
 )
 from scheduler_monitor.registry import JobSpec
-from scheduler_monitor.selectors import job_is_busy
+from scheduler_monitor.selectors import job_is_busy, paused_jobs_still_scheduled
 from scheduler_monitor.stats import percentile
 
 logger = logging.getLogger(__name__)
@@ -679,3 +680,20 @@ def scheduler_lease_release(*, instance: SchedulerInstance) -> None:
     SchedulerLease.objects.filter(name=LEASE_NAME, holder=instance).update(
         holder=None, expires_at=timezone.now()
     )
+
+
+def job_pauses_reapply(*, scheduler) -> list[str]:
+    """Pause again, in a running scheduler, jobs flagged paused that it still schedules.
+
+    A scheduler that was handing the job to its executor when the pause came writes the
+    job's old next run time back; this undoes that write-back within one maintenance step.
+    """
+    job_ids = paused_jobs_still_scheduled()
+    for job_id in job_ids:
+        try:
+            scheduler.pause_job(job_id, jobstore="default")
+        except JobLookupError:
+            continue
+    if job_ids:
+        logger.info("Re-applied the pause of %s", ", ".join(job_ids))
+    return job_ids

@@ -2,8 +2,9 @@
 
 from datetime import UTC
 
+from django.core.validators import RegexValidator
 from django.db import models
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, RunTrigger, TriggerRequest
@@ -44,18 +45,54 @@ class UtcModelSerializer(serializers.ModelSerializer):
 # --- inputs ----------------------------------------------------------------------------------
 
 
+class StrictCharField(serializers.CharField):
+    """A string that must be sent as a JSON string (DRF would turn 0 into "0")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false, nothing else (DRF would take "yes", 1, "on")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+# DRF refuses NUL characters anyway (PostgreSQL cannot store them); the pattern puts it in
+# the schema, so clients know.
+NO_NUL = RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")
+
+
+class TextParamField(serializers.CharField):
+    """A text query parameter: empty allowed, at most 200 characters, no NUL."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(required=False, allow_blank=True, max_length=200)
+        super().__init__(**kwargs)
+
+
+# drf-spectacular describes an allow_blank field with a pattern as a oneOf whose branches
+# overlap on ""; views name these parameters with this schema instead.
+TEXT_PARAM_SCHEMA = {"type": "string", "maxLength": 200, "pattern": NO_NUL.regex.pattern}
+
+
 class JobListQuerySerializer(serializers.Serializer):
-    category = serializers.CharField(required=False, max_length=200, help_text="Exact category.")
-    owner = serializers.CharField(required=False, max_length=200, help_text="Exact owner.")
+    # Exact matches: nothing trimmed, and empty selects jobs without a category/owner.
+    category = TextParamField(
+        trim_whitespace=False, help_text="Exact category (empty: jobs without one)."
+    )
+    owner = TextParamField(
+        trim_whitespace=False, help_text="Exact owner (empty: jobs without one)."
+    )
     status = serializers.ChoiceField(
         choices=RunStatus.choices, required=False, help_text="Last run status."
     )
-    q = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=200,
-        help_text="Plain-text search in job id, name and owner (case-insensitive).",
-    )
+    q = TextParamField(help_text="Plain-text search in job id, name and owner (case-insensitive).")
     ordering = serializers.ChoiceField(
         choices=[f for name in JOB_ORDERING_FIELDS for f in (name, f"-{name}")],
         required=False,
@@ -73,12 +110,6 @@ class RunListQuerySerializer(serializers.Serializer):
         required=False, default=50, min_value=1, max_value=RUNS_PAGE_SIZE_MAX
     )
 
-    def validate(self, attrs):
-        since, until = attrs.get("since"), attrs.get("until")
-        if since and until and since >= until:
-            raise serializers.ValidationError({"until": "must be later than since."})
-        return attrs
-
 
 class TriggerQuerySerializer(serializers.Serializer):
     allow_concurrent = serializers.BooleanField(
@@ -87,17 +118,20 @@ class TriggerQuerySerializer(serializers.Serializer):
 
 
 class TriggerBodySerializer(serializers.Serializer):
-    allow_concurrent = serializers.BooleanField(required=False, default=False)
+    allow_concurrent = StrictBooleanField(required=False, default=False)
 
 
 class BatchBodySerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=BATCH_ACTIONS)
     job_ids = serializers.ListField(
-        child=serializers.CharField(max_length=191),
+        # Not trimmed: " a " is reported as an unknown job, not silently taken for "a".
+        child=StrictCharField(
+            min_length=1, max_length=191, trim_whitespace=False, validators=[NO_NUL]
+        ),
         min_length=1,
         max_length=MAX_BATCH_SIZE,
     )
-    allow_concurrent = serializers.BooleanField(required=False, default=False)
+    allow_concurrent = StrictBooleanField(required=False, default=False)
 
 
 class HeatmapQuerySerializer(serializers.Serializer):
@@ -328,8 +362,18 @@ ERROR = enveloped(
 )
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Bad input: the message says what, data.field names the field.",
+    401: "No credentials or a bad token (WWW-Authenticate: Bearer).",
+    403: "Authenticated but lacking the permission.",
+    404: "Unknown (or removed) job, unknown trigger request, or a page past the last.",
+    409: "The job is running or already queued; add ?allow_concurrent=1 to run anyway.",
+}
+
+
 def errors(*codes: int) -> dict:
-    return dict.fromkeys(codes, ERROR)
+    """Error responses of an operation, each the envelope with a description."""
+    return {code: OpenApiResponse(ERROR, description=ERROR_DESCRIPTIONS[code]) for code in codes}
 
 
 def listing(name: str, key: str, item: serializers.Serializer):

@@ -24,5 +24,5 @@ urlpatterns = [
     path("heatmap", views.HeatmapView.as_view(), name="scheduler-api-heatmap"),
     path("summary", views.SummaryView.as_view(), name="scheduler-api-summary"),
     # Anything else under the prefix is a 404 in the envelope, not an HTML page.
-    re_path(r"^.*$", views.NotFoundView.as_view(), name="scheduler-api-not-found"),
+    re_path(r"^[\s\S]*$", views.NotFoundView.as_view(), name="scheduler-api-not-found"),
 ]

@@ -29,6 +29,7 @@ JOB_STATE_RESPONSES = {
     200: s.enveloped("JobStateResponse", s.JOB_STATE),
     **s.errors(401, 403, 404),
 }
+RECENT_RUNS = 20  # runs shown with one job
 JOB_ID = OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The job's id.")
 
 
@@ -45,8 +46,9 @@ class ApiView(APIView):
         return exception_handler
 
     def query(self, serializer_class) -> dict:
-        """Validated query parameters; a bad one is a 400 naming it."""
-        serializer = serializer_class(data=self.request.query_params)
+        """Validated query parameters; a bad one (an empty one too) is a 400 naming it."""
+        # A plain dict, not the QueryDict: DRF would read "?hours=" as "not given".
+        serializer = serializer_class(data=self.request.query_params.dict())
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -83,6 +85,8 @@ def job_state(job) -> dict:
 
 
 class StatusView(ApiView):
+    """Whether the scheduler process is alive, its instance and job counts."""
+
     @extend_schema(
         operation_id="scheduler_status",
         summary="Scheduler status",
@@ -102,10 +106,19 @@ class StatusView(ApiView):
 
 
 class JobListView(ApiView):
+    """Every declared job with its schedule, job-store next run time and last run."""
+
     @extend_schema(
         operation_id="jobs_list",
         summary="List jobs",
-        parameters=[s.JobListQuerySerializer],
+        parameters=[
+            s.JobListQuerySerializer,
+            *(
+                OpenApiParameter(name, s.TEXT_PARAM_SCHEMA, description=field.help_text)
+                for name, field in s.JobListQuerySerializer().fields.items()
+                if isinstance(field, s.TextParamField)
+            ),
+        ],
         responses={
             200: s.enveloped("JobListResponse", s.listing("JobList", "jobs", s.JobSerializer())),
             **READ_ERRORS,
@@ -117,6 +130,8 @@ class JobListView(ApiView):
 
 
 class JobDetailView(ApiView):
+    """One job (removed ones too) with its window statistics and last 20 runs."""
+
     @extend_schema(
         operation_id="job_detail",
         summary="One job with its window statistics and recent runs",
@@ -133,10 +148,9 @@ class JobDetailView(ApiView):
         return envelope(s.JobDetailSerializer(job).data)
 
 
-RECENT_RUNS = 20
-
-
 class JobRunsView(ApiView):
+    """A job's runs, newest first, page by page (page_size at most 500)."""
+
     @extend_schema(
         operation_id="job_runs",
         summary="A job's run history, newest first",
@@ -172,6 +186,8 @@ class JobRunsView(ApiView):
 
 
 class JobTriggerView(ApiView):
+    """Queue a manual run; the scheduler process picks it up within seconds."""
+
     permission_classes = [CanTriggerJobs]
 
     @extend_schema(
@@ -212,6 +228,8 @@ class JobTriggerView(ApiView):
 
 
 class TriggerDetailView(ApiView):
+    """A trigger request's state and, once started, its run."""
+
     @extend_schema(
         operation_id="trigger_detail",
         summary="A trigger request: pending, running, done or failed, and its run",
@@ -221,13 +239,16 @@ class TriggerDetailView(ApiView):
         },
     )
     def get(self, request, pk):
-        trigger = selectors.trigger_request_get(pk=pk)
+        # Ids past a 64-bit integer cannot exist (and the database would refuse the query).
+        trigger = selectors.trigger_request_get(pk=pk) if pk < 2**63 else None
         if trigger is None:
             raise ApiError(f"trigger request {pk} does not exist", code=404, data={"field": "id"})
         return envelope(s.TriggerRequestSerializer(trigger).data)
 
 
 class JobPauseView(ApiView):
+    """Pause or resume a job through django-apscheduler's job store."""
+
     permission_classes = [CanChangeJobs]
     perform = staticmethod(services.job_pause)
 
@@ -249,6 +270,8 @@ class JobPauseView(ApiView):
 
 
 class JobResumeView(JobPauseView):
+    """Resume a job: its next run time comes from its own trigger again."""
+
     perform = staticmethod(services.job_resume)
 
     @extend_schema(
@@ -263,6 +286,8 @@ class JobResumeView(JobPauseView):
 
 
 class JobBatchView(ApiView):
+    """Apply trigger, pause or resume to many jobs; one result per job."""
+
     permission_classes = [CanWriteJobs]
 
     @extend_schema(
@@ -289,6 +314,8 @@ class JobBatchView(ApiView):
 
 
 class MetricsView(ApiView):
+    """The brief's metrics: monotonic counters plus rolling-window statistics."""
+
     @extend_schema(
         operation_id="metrics",
         summary="The brief's metrics: counters plus rolling-window statistics per job",
@@ -305,6 +332,8 @@ class MetricsView(ApiView):
 
 
 class ServiceListView(ApiView):
+    """The declared job callables, the jobs using them, and job-store presence."""
+
     @extend_schema(
         operation_id="services_list",
         summary="Declared job callables and the jobs that run them",
@@ -321,6 +350,8 @@ class ServiceListView(ApiView):
 
 
 class HeatmapView(ApiView):
+    """Failed and abandoned runs per category per hour (or UTC day)."""
+
     @extend_schema(
         operation_id="heatmap",
         summary="Failures per category per hour (or day): the dashboard's heatmap",
@@ -334,6 +365,8 @@ class HeatmapView(ApiView):
 
 
 class SummaryView(ApiView):
+    """The dashboard's cards, from the same selector as the pages."""
+
     @extend_schema(
         operation_id="summary",
         summary="The dashboard's cards",

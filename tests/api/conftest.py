@@ -15,8 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from scheduler_monitor.scheduler import run_monitored_job
-
-VIEW, TRIGGER, CHANGE = "view_jobdefinition", "trigger_job", "change_jobdefinition"
+from tests.api.helpers import CHANGE, TRIGGER, VIEW
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def make_user(db):
 
     def make(username, *codenames, is_staff=False, is_superuser=False) -> User:
         user = User.objects.create_user(
-            username, password="pw-123456", is_staff=is_staff, is_superuser=is_superuser
+            username, password=None, is_staff=is_staff, is_superuser=is_superuser
         )
         for codename in codenames:
             user.user_permissions.add(
@@ -78,26 +77,6 @@ def session_client(make_user):
         return client
 
     return make
-
-
-def data_of(response, code: int = 200, message: str | None = "success"):
-    """Assert the envelope and the HTTP status, return ``data``."""
-    payload = response.json()
-    assert response.status_code == code, payload
-    assert set(payload) == {"code", "message", "data"}
-    assert payload["code"] == code
-    if message is not None:
-        assert payload["message"] == message
-    return payload["data"]
-
-
-def error_of(response, code: int) -> dict:
-    """Assert an error envelope, return the whole payload."""
-    payload = response.json()
-    assert response.status_code == code, payload
-    assert payload["code"] == code
-    assert payload["message"] and payload["message"] != "success"
-    return payload
 
 
 @pytest.fixture

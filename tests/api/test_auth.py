@@ -7,7 +7,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from scheduler_monitor.models import TriggerRequest
-from tests.api.conftest import CHANGE, TRIGGER, VIEW, data_of, error_of
+from tests.api.helpers import CHANGE, TRIGGER, VIEW, data_of, error_of
 
 P = "/api/v1/scheduler"
 # (method, path, body, permission needed, success status)

@@ -4,7 +4,7 @@ import pytest
 from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import JobDefinition, TriggerRequest
-from tests.api.conftest import CHANGE, TRIGGER, VIEW, data_of, error_of
+from tests.api.helpers import CHANGE, TRIGGER, VIEW, data_of, error_of
 
 URL = "/api/v1/scheduler/jobs/batch"
 
@@ -54,6 +54,8 @@ def test_it_pauses_and_resumes_many(writer, make_job, store_job):
         ({"action": "pause", "job_ids": []}, "job_ids"),
         ({"action": "pause", "job_ids": "a"}, "job_ids"),
         ({"action": "pause", "job_ids": [["a"]]}, "job_ids.0"),
+        ({"action": "pause", "job_ids": ["a", 0]}, "job_ids.1"),
+        ({"action": "pause", "job_ids": ["a"], "allow_concurrent": "true"}, "allow_concurrent"),
         ({"action": "pause", "job_ids": ["a"] * 501}, "job_ids"),
         (
             {"action": "trigger", "job_ids": ["a"], "allow_concurrent": "perhaps"},

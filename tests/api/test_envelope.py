@@ -2,7 +2,7 @@
 
 from rest_framework.test import APIClient
 
-from tests.api.conftest import error_of
+from tests.api.helpers import error_of
 
 P = "/api/v1/scheduler"
 
@@ -12,6 +12,7 @@ def test_it_wraps_unknown_paths_in_a_404_envelope(reader, db):
     payload = error_of(reader.get(f"{P}/nothing/here"), 404)
     assert payload["message"] == f"no API endpoint at {P}/nothing/here"
     error_of(APIClient().post(f"{P}/jobs/a/explode"), 404)
+    error_of(reader.get(f"{P}/triggers/1%0A2"), 404)  # a newline in the path too
 
 
 def test_it_wraps_wrong_methods_in_a_405_envelope(writer, make_job):

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
 from scheduler_monitor.selectors import iso_utc
-from tests.api.conftest import data_of, error_of
+from tests.api.helpers import data_of, error_of
 from tests.api.test_jobs import expected_item
 
 

@@ -8,7 +8,7 @@ from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.selectors import iso_utc
-from tests.api.conftest import data_of, error_of
+from tests.api.helpers import data_of, error_of
 
 URL = "/api/v1/scheduler/jobs"
 
@@ -78,6 +78,14 @@ def test_it_searches_id_name_and_owner_as_plain_text(reader, make_job):
     assert ids("_") == ["calc_health", "under_score"]
     assert ids("' OR 1=1 --") == []
     assert ids("backend") == ["calc_health"]
+
+
+def test_it_returns_names_with_quotes_and_sql_verbatim(reader, make_job):
+    """Names are data: quotes, percent signs, SQL and Chinese come back unchanged."""
+    name = '\'; DROP TABLE scheduler_monitor_jobrun; -- 100% "x" 计算'
+    make_job("odd", name=name, owner="O'Brien")
+    (job,) = data_of(reader.get(URL, {"q": "DROP TABLE"}))["jobs"]
+    assert (job["name"], job["owner"]) == (name, "O'Brien")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import JobDefinition
 from scheduler_monitor.selectors import iso_utc
-from tests.api.conftest import CHANGE, VIEW, data_of, error_of
+from tests.api.helpers import CHANGE, VIEW, data_of, error_of
 
 
 def post(client, job_id, action):

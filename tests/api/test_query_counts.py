@@ -16,6 +16,8 @@ EXPECTED = {
     "heatmap?hours=24": 2,
     "services/list": 1,
     "status": 3,
+    "jobs/job_000/runs?page_size=500": 3,  # the job, the count, the page (runs carry job)
+    "jobs/job_000": 3,  # the job, the window top-up, the recent runs
 }
 
 

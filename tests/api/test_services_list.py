@@ -1,6 +1,6 @@
 """GET services/list: declared callables, the jobs using them, job-store presence."""
 
-from tests.api.conftest import data_of
+from tests.api.helpers import data_of
 
 
 def test_it_groups_jobs_by_callable(reader, make_job, store_job):

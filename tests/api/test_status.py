@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from scheduler_monitor.models import SchedulerInstance
 from scheduler_monitor.selectors import iso_utc
-from tests.api.conftest import data_of
+from tests.api.helpers import data_of
 
 URL = "/api/v1/scheduler/status"
 

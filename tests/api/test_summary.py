@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from scheduler_monitor.models import RunStatus
-from tests.api.conftest import data_of
+from tests.api.helpers import data_of
 
 
 def test_it_returns_the_cards_computed_from_the_rows(reader, make_job, record_run):

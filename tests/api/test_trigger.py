@@ -4,7 +4,7 @@ import pytest
 
 from scheduler_monitor.models import RunStatus, TriggerRequest, TriggerStatus
 from scheduler_monitor.selectors import iso_utc
-from tests.api.conftest import TRIGGER, VIEW, data_of, error_of
+from tests.api.helpers import TRIGGER, VIEW, data_of, error_of
 
 
 def url(job_id):
@@ -90,3 +90,6 @@ def test_it_shows_a_trigger_request_and_its_run(reader, make_job, record_run):
     assert data["run"]["id"] == run_id and data["run"]["status"] == "success"
     assert error_of(reader.get("/api/v1/scheduler/triggers/999999"), 404)["data"] == {"field": "id"}
     assert error_of(reader.get("/api/v1/scheduler/triggers/abc"), 404)
+    assert error_of(reader.get(f"/api/v1/scheduler/triggers/{2**64}"), 404)["data"] == {
+        "field": "id"
+    }
