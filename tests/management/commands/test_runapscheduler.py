@@ -114,7 +114,7 @@ def test_it_abandons_runs_a_dead_instance_left_running_on_start(scheduler, tmp_p
         pid=4242,
     )
     process = scheduler()
-    wait_for(lambda: JobRun.objects.get(pk=orphan.pk).status == RunStatus.ABANDONED, timeout=20)
+    wait_for(lambda: JobRun.objects.get(pk=orphan.pk).status == RunStatus.ABANDONED, timeout=60)
     job.refresh_from_db()
     assert job.failure_count >= 1
     process.send_signal(signal.SIGTERM)
@@ -123,11 +123,11 @@ def test_it_abandons_runs_a_dead_instance_left_running_on_start(scheduler, tmp_p
 
 def test_it_runs_a_triggered_job_as_a_manual_run(scheduler, tmp_path):
     process = scheduler()
-    job = wait_for(lambda: JobDefinition.objects.filter(job_id="slow_job").first(), timeout=20)
+    job = wait_for(lambda: JobDefinition.objects.filter(job_id="slow_job").first(), timeout=60)
     request = TriggerRequest.objects.create(job=job, requested_by="test")
     done = wait_for(
         lambda: TriggerRequest.objects.filter(pk=request.pk, status=TriggerStatus.DONE).first(),
-        timeout=20,
+        timeout=60,
     )
     assert done.run is not None
     assert done.run.trigger == RunTrigger.MANUAL
