@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scheduler_monitor import services
+from scheduler_monitor import conf, services
 from scheduler_monitor.models import JobRun, RunStatus, RunTrigger
 from scheduler_monitor.recording import FinishedRun, write_finished_runs
 from scheduler_monitor.registry import load_declarations
@@ -49,10 +49,17 @@ class Command(BaseCommand):
         start = now - timedelta(days=days)
         step = timedelta(minutes=60 / RUNS_PER_HOUR)
         at = start + timedelta(seconds=profile.uniform(0, step.total_seconds()))
+        # The notification job measures its external gateway, as the live demo job does.
+        measures_gateway = job_id == conf.get("NOTIFICATION_JOB_ID")
         records = []
         while at < now - step:
             duration_ms = typical_ms * rng.lognormvariate(0, 0.4)
             failed = rng.random() < failure_rate
+            measurements = (
+                {"gateway_response_ms": duration_ms * rng.uniform(0.4, 0.8)}
+                if measures_gateway
+                else {}
+            )
             records.append(
                 FinishedRun(
                     job_id=job_id,
@@ -63,6 +70,7 @@ class Command(BaseCommand):
                     finished_at=at + timedelta(milliseconds=duration_ms),
                     duration_ms=duration_ms,
                     error="DemoJobError: upstream returned HTTP 503" if failed else "",
+                    measurements=measurements,
                     hostname="seed",
                 )
             )

@@ -46,3 +46,18 @@ def test_it_refuses_days_out_of_range(db, days):
 def test_it_refuses_non_numeric_days(db):
     with pytest.raises(CommandError, match="invalid int value"):
         call_command("seed_demo_runs", "--days", "week")
+
+
+def test_it_records_the_gateway_time_of_the_notification_job(db):
+    """The seeded notification runs carry the gateway measurement the dashboard shows."""
+    call_command("seed_demo_runs", "--days", "1", "--seed", "3")
+    notify = JobRun.objects.filter(job__job_id="send_alert_notifications")
+    assert notify.exists()
+    for run in notify:
+        assert (
+            0.4 * run.duration_ms
+            <= run.measurements["gateway_response_ms"]
+            <= 0.8 * run.duration_ms
+        )
+    other = JobRun.objects.exclude(job__job_id="send_alert_notifications").first()
+    assert other.measurements == {}
