@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def configure(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
+    # Production-like: DEBUG would log every query (and cap CaptureQueriesContext's count).
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-secret")
+    os.environ["ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     sys.path.insert(0, str(ROOT))
     import django
