@@ -313,13 +313,14 @@ def timed_get(client, url: str, repeat: int = 5, **headers) -> tuple[float, int,
         raise RuntimeError(f"GET {url} answered {response.status_code}")
     with CaptureQueriesContext(connection) as queries:
         client.get(url, headers=headers)
+    count = len(queries)  # now: the next request_started clears the connection's log
     times = []
     for _ in range(repeat):
         gc.collect()
         t0 = time.perf_counter()
         response = client.get(url, headers=headers)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), len(queries), response.content
+    return statistics.median(times), count, response.content
 
 
 # -- 3. Prometheus scrape -----------------------------------------------------------------------
