@@ -1,5 +1,6 @@
 """Read-side queries: every aggregate shown by the API, pages, commands and Prometheus."""
 
+import collections
 import itertools
 import math
 from dataclasses import asdict, dataclass
@@ -512,11 +513,10 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
     stats = window_statistics()
     rows = job_list().values_list(*PROMETHEUS_JOB_FIELDS)
     next_runs = dict(DjangoJob.objects.values_list("id", "next_run_time"))
-    running = dict(
-        JobRun.objects.filter(status=RunStatus.RUNNING)
-        .order_by()
-        .values_list("job_id")
-        .annotate(n=Count("pk"))
+    # Counted in Python: with GROUP BY job_id, SQLite reads the whole table in job order
+    # (105 ms at 1,000,000 runs) instead of the few running rows by (status, started_at).
+    running = collections.Counter(
+        JobRun.objects.filter(status=RunStatus.RUNNING).order_by().values_list("job_id", flat=True)
     )
     jobs = [
         PrometheusJob(
