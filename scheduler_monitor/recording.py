@@ -4,6 +4,7 @@ Recording never breaks a job. If the database cannot be written, the finished re
 in a bounded in-memory buffer and is written when the database is back.
 """
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -296,6 +297,11 @@ class Recorder:
             "measurements": record.measurements,
             "recorded_at": recorded_at,
         }
+        if finish_and_count_in_one_statement(job_pk, record, fields):
+            get_window().note_recorded(
+                record.run_id, record.job_id, record.duration_ms, recorded_at
+            )
+            return record.run_id
         with transaction.atomic():
             run_id = record.run_id
             if run_id is not None:
@@ -455,8 +461,8 @@ def locked_buckets(job_pk: int) -> dict:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def update_job(job_pk: int, updates: dict) -> int:
-    """UPDATE a job row with ``updates`` (values, or ``F(field) + number`` increments)."""
+def _job_sets(updates: dict) -> tuple[tuple, list]:
+    """Return the SET shape ``((column, is_increment), ...)`` and parameters of ``updates``."""
     opts = JobDefinition._meta
     shape = []
     params = []
@@ -476,18 +482,81 @@ def update_job(job_pk: int, updates: dict) -> int:
         else:
             shape.append((field.column, False))
             params.append(field.get_db_prep_save(value, connection))
+    return tuple(shape), params
+
+
+def _sets_sql(shape: tuple) -> str:
+    return ", ".join(
+        f"{_quote(c)} = {_quote(c)} + %s" if increment else f"{_quote(c)} = %s"
+        for c, increment in shape
+    )
+
+
+def update_job(job_pk: int, updates: dict) -> int:
+    """UPDATE a job row with ``updates`` (values, or ``F(field) + number`` increments)."""
+    shape, params = _job_sets(updates)
+    table = JobDefinition._meta.db_table
 
     def build() -> str:
-        sets = ", ".join(
-            f"{_quote(c)} = {_quote(c)} + %s" if increment else f"{_quote(c)} = %s"
-            for c, increment in shape
-        )
-        return f"UPDATE {_quote(opts.db_table)} SET {sets} WHERE {_quote('id')} = %s"
+        return f"UPDATE {_quote(table)} SET {_sets_sql(shape)} WHERE {_quote('id')} = %s"
 
     sql = _cached_sql(("update_job", *shape), build)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, job_pk])
         return cursor.rowcount
+
+
+def finish_and_count_in_one_statement(job_pk: int, record: FinishedRun, fields: dict) -> bool:
+    """PostgreSQL: finish the running row, count it and observe its duration in one statement.
+
+    One statement is one transaction, so row and counters still change together, and it
+    saves the BEGIN, the locked histogram read and the COMMIT round trips (figure 1). The
+    run is finished only if it is still running AND the job's stored histogram already
+    holds every configured bound; then observing a duration is exactly what
+    ``histogram.observe`` does: +1 on every stored bound at or above it, and on ``+Inf``
+    (bounds are never removed, so the condition cannot stop holding). False: nothing was
+    changed, and the caller takes the general path.
+    """
+    if connection.vendor != "postgresql" or record.run_id is None:
+        return False
+    if record.status in (RunStatus.MISSED, RunStatus.SKIPPED) or record.duration_ms is None:
+        return False
+    keys = [*histogram._keys(tuple(conf.get("HISTOGRAM_BUCKETS"))), histogram.INF]
+    shape, params = _job_sets(counter_updates(record))
+    run_table, job_table = JobRun._meta.db_table, JobDefinition._meta.db_table
+
+    def build() -> str:
+        run_sets = ", ".join(f"{_quote(f.column)} = %s" for f in _FINISH_FIELDS)
+        buckets = _quote("duration_buckets")
+        return (
+            f"WITH finished AS (UPDATE {_quote(run_table)} SET {run_sets} "
+            f"WHERE id = %s AND status = %s AND EXISTS (SELECT 1 FROM {_quote(job_table)} "
+            f"WHERE id = %s AND {buckets} ?& %s::text[]) RETURNING id) "
+            f"UPDATE {_quote(job_table)} SET {_sets_sql(shape)}, {buckets} = "
+            f"(SELECT jsonb_object_agg(key, CASE WHEN key = '+Inf' OR key::float8 >= %s "
+            f"THEN value::bigint + 1 ELSE value::bigint END) FROM jsonb_each_text({buckets})) "
+            f"WHERE id = %s AND EXISTS (SELECT 1 FROM finished)"
+        )
+
+    sql = _cached_sql(("finish_and_count", *shape), build)
+    run_params = [f.get_db_prep_save(fields[f.name], connection) for f in _FINISH_FIELDS]
+    # Inside a caller's transaction, a savepoint keeps a failure from breaking it.
+    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with guard, connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                *run_params,
+                record.run_id,
+                RunStatus.RUNNING,
+                job_pk,
+                keys,
+                *params,
+                record.duration_ms / 1000.0,
+                job_pk,
+            ],
+        )
+        return cursor.rowcount == 1
 
 
 recorder = Recorder()
