@@ -3,6 +3,11 @@
     python -m tests.benchmarks.run                      # SQLite (WAL), 1,000 jobs x 1,000,000 runs
     python -m tests.benchmarks.run --postgres postgres://user@127.0.0.1:5432/bench
     python -m tests.benchmarks.run --runs 100000        # a quicker, smaller run
+    python -m tests.benchmarks.run --only 3,4           # only these figures
+
+Runs with DEBUG off. Figure 8 prunes a copy of the data set (a file copy on SQLite, a
+``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, so the user needs CREATEDB). Results of a
+full run on both databases: tests/benchmarks/RESULTS.md.
 
 The data set is built once per database and reused (``--rebuild`` forces a new one); its
 construction is never part of a timed figure.
