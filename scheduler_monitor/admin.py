@@ -111,9 +111,10 @@ class JobDefinitionAdmin(admin.ModelAdmin):
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin):
     list_display = ["job", "status_badge", "trigger", "started_at", "duration_ms", "hostname"]
-    list_filter = ["status", "trigger", "job__category"]
+    # A date filter, not date_hierarchy: the hierarchy lists the distinct months of every
+    # run on each page view (4.4 s at 1,000,000 runs on SQLite, benchmark figure 9b).
+    list_filter = ["status", "trigger", ("started_at", admin.DateFieldListFilter), "job__category"]
     search_fields = ["job__job_id", "job__name", "error"]
-    date_hierarchy = "started_at"
     list_select_related = ["job"]
     show_full_result_count = False
 

@@ -19,6 +19,9 @@ from scheduler_monitor import conf, histogram, selectors
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
 LABELS = ("job_id", "job_name", "owner", "category")
 
+# Per job id: (bounds and families, its snapshot row, the samples it added); see _add_jobs.
+_samples_cache: dict[str, tuple] = {}
+
 # The brief's window statistics: (family suffix, Stats attribute).
 BRIEF_STATS = (
     ("avg", "avg_duration_ms"),
@@ -48,8 +51,7 @@ class SchedulerCollector(Collector):
         snapshot = selectors.prometheus_snapshot()
         families = self._families()
         bounds = conf.get("HISTOGRAM_BUCKETS")
-        for job in snapshot.jobs:
-            self._add_job(families, job, bounds)
+        self._add_jobs(families, snapshot.jobs, bounds)
         status = snapshot.status
         families["up"].add_metric([], 1 if status.running else 0)
         if status.instance is not None:
@@ -120,6 +122,34 @@ class SchedulerCollector(Collector):
             "Last heartbeat of the most recent scheduler process, Unix time.",
         )
         return families
+
+    def _add_jobs(self, families: dict[str, Metric], jobs, bounds) -> None:
+        """Add every job's samples, reusing those of a job unchanged since the last scrape.
+
+        Building ~30 samples per job (label dicts, bucket rows) was most of the collector's
+        own cost; between two scrapes most jobs did not run. A job's samples depend only on
+        its snapshot row, the bounds and the family set, so those are the cache key.
+        """
+        global _samples_cache
+        shape = (tuple(bounds), tuple(families))
+        previous = _samples_cache
+        fresh: dict[str, tuple] = {}
+        for job in jobs:
+            cached = previous.get(job.job_id)
+            if cached is not None and cached[0] == shape and cached[1] == job:
+                added = cached[2]
+                for key, samples in added:
+                    families[key].samples.extend(samples)
+            else:
+                before = {key: len(family.samples) for key, family in families.items()}
+                self._add_job(families, job, bounds)
+                added = [
+                    (key, family.samples[before[key] :])
+                    for key, family in families.items()
+                    if len(family.samples) > before[key]
+                ]
+            fresh[job.job_id] = (shape, job, added)
+        _samples_cache = fresh
 
     def _add_job(self, families: dict[str, Metric], job, bounds) -> None:
         labels = [job.job_id, job.job_name, job.owner, job.category]

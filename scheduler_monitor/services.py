@@ -463,13 +463,15 @@ def _prune_day_dry(day_start, day_end, keep_failures, outcome: PruneDay) -> None
 def _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stopping) -> None:
     runs = _day_runs(day_start, day_end, keep_failures)
     while not stopping():
-        ids = list(runs.values_list("pk", flat=True)[:batch_size])
-        if not ids:
+        rows = list(runs.values_list("pk", "status")[:batch_size])
+        if not rows:
             break
+        ids = [pk for pk, _ in rows]
+        # Finished runs never change status: count the failures from the rows just read.
+        failures = sum(1 for _, status in rows if status in FAILED_STATUSES)
         with transaction.atomic():
             # A trigger request keeps its row; only its link to the deleted run goes.
-            TriggerRequest.objects.filter(run_id__in=ids).update(run=None)
-            failures = JobRun.objects.filter(pk__in=ids, status__in=FAILED_STATUSES).count()
+            _unlink_trigger_requests(ids)
             deleted = _delete_runs(ids)
         outcome.deleted += deleted
         outcome.deleted_failures += failures
@@ -477,6 +479,19 @@ def _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stop
             say(f"{outcome.day.isoformat()}: {outcome.deleted} deleted so far")
     if keep_failures:
         outcome.kept_failures = _kept_failures(day_start, day_end)
+
+
+def _unlink_trigger_requests(ids: list[int]) -> None:
+    """Null the trigger requests' links to these runs, in one statement.
+
+    The ORM's ``filter(run_id__in=ids).update()`` spends longer preparing 5,000 ids than
+    the database spends on the statement (prune of 750,000 runs, figure 8).
+    """
+    table = connection.ops.quote_name(TriggerRequest._meta.db_table)
+    column = connection.ops.quote_name(TriggerRequest._meta.get_field("run").column)
+    ids_sql = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} IN ({ids_sql})", ids)
 
 
 def _delete_runs(ids: list[int]) -> int:

@@ -215,3 +215,27 @@ def test_it_never_lowers_counters_when_old_runs_are_deleted(jobs_with_runs):
         assert after[name]["samples"] == before[name]["samples"]
     assert "scheduler_job_duration_p95_ms" in after
     assert after["scheduler_job_duration_p95_ms"]["samples"] == []
+
+
+def test_it_rebuilds_a_changed_jobs_samples_and_reuses_the_unchanged_ones(make_job, record_run):
+    """Between scrapes, a job that ran shows its new values; the others keep theirs."""
+    ran, idle = make_job("ran"), make_job("idle")
+    record_run(ran, duration_ms=20)
+    record_run(idle, duration_ms=3000)
+    first = scrape()
+    record_run(ran, status=RunStatus.FAILURE, duration_ms=700)
+    second = scrape()
+    assert sample(first, "scheduler_job_failure_total", job_id="ran") == 0
+    assert sample(second, "scheduler_job_failure_total", job_id="ran") == 1
+    assert sample(second, "scheduler_job_duration_seconds_count", job_id="ran") == 2
+    assert sample(second, "scheduler_job_duration_seconds_bucket", job_id="ran", le="1.0") == 2
+    assert sample(second, "scheduler_job_duration_seconds_bucket", job_id="ran", le="0.5") == 1
+    assert first.keys() == second.keys()
+    for name in second:  # the idle job's samples are exactly those of the first scrape
+        assert idle_samples(second[name]) == idle_samples(first[name])
+    JobDefinition.objects.filter(job_id="idle").update(owner="Team Z")
+    assert sample(scrape(), "scheduler_job_success_total", job_id="idle", owner="Team Z") == 1
+
+
+def idle_samples(family: dict) -> list:
+    return [s for s in family["samples"] if s[1].get("job_id") == "idle"]

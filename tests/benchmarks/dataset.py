@@ -142,10 +142,9 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
-def _executemany(table: str, rows) -> None:
-    placeholders = ", ".join(["%s"] * len(RUN_COLUMNS))
-    sql = f"INSERT INTO {table} ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders})"
-    time_columns = {3, 4, 5, 12}
+def _executemany(table: str, rows, columns=RUN_COLUMNS, time_columns=frozenset({3, 4, 5, 12})):
+    placeholders = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
 
     def converted():
         for row in rows:
@@ -162,10 +161,10 @@ def _executemany(table: str, rows) -> None:
             cursor.executemany(sql, batch)
 
 
-def _copy_postgres(table: str, rows) -> None:
+def _copy_postgres(table: str, rows, columns=RUN_COLUMNS) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
-        columns = ", ".join(RUN_COLUMNS)
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        names = ", ".join(columns)
+        with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
@@ -177,3 +176,53 @@ def describe() -> str:
             "runs": JobRun.objects.count(),
         }
     )
+
+
+# -- the peer's records: django-apscheduler's own job store and executions ---------------------
+PEER_COLUMNS = ["job_id", "status", "run_time", "duration", "finished", "exception", "traceback"]
+
+
+def build_peer(*, runs: int, days: int = 30) -> int:
+    """Store our jobs and runs again as django-apscheduler's DjangoJob / DjangoJobExecution rows.
+
+    Same job ids (so our pages see the jobs as scheduled) and the same number of runs over the
+    same days, so the peer's admin pages can be timed against ours on equal data.
+    """
+    from django_apscheduler.models import DjangoJob, DjangoJobExecution
+
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        DjangoJobExecution.objects.all().delete()
+        DjangoJob.objects.all().delete()
+        job_ids = list(JobDefinition.objects.order_by("pk").values_list("job_id", flat=True))
+        DjangoJob.objects.bulk_create(
+            [
+                DjangoJob(id=job_id, next_run_time=now + timedelta(minutes=i % 60), job_state=b"")
+                for i, job_id in enumerate(job_ids)
+            ],
+            batch_size=1000,
+        )
+    pk_of = dict(JobDefinition.objects.values_list("pk", "job_id"))
+
+    def rows():
+        for pk, _status, _t, _s, started, finished, duration, error, *_ in generate_runs(
+            list(pk_of), runs, days, now
+        ):
+            yield (
+                pk_of[pk],
+                DjangoJobExecution.ERROR if error else DjangoJobExecution.SUCCESS,
+                started,
+                round(duration / 1000.0, 2),
+                round(finished.timestamp(), 2),
+                error or None,
+                None,
+            )
+
+    table = DjangoJobExecution._meta.db_table
+    if connection.vendor == "postgresql":
+        _copy_postgres(table, rows(), PEER_COLUMNS)
+    else:
+        _executemany(table, rows(), PEER_COLUMNS, time_columns={2})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return DjangoJobExecution.objects.count()

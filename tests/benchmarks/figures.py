@@ -283,3 +283,245 @@ def table(figures: list[Figure]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
     return "\n".join(lines)
+
+
+# -- shared: a logged-in test client and timed requests ------------------------------------------
+def superuser_client():
+    """A Django test client logged in as a superuser (staff pages, admin, metrics)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(username="bench").first()
+    if user is None:
+        user = user_model.objects.create_superuser("bench", "bench@example.com", "bench")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def timed_get(client, url: str, repeat: int = 5, **headers) -> tuple[float, int, bytes]:
+    """Median server time of GET ``url`` (s), its query count, and the last body."""
+    from django.test.utils import CaptureQueriesContext
+
+    response = client.get(url, headers=headers)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered {response.status_code}")
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url, headers=headers)
+    count = len(queries)  # now: the next request_started clears the connection's log
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        response = client.get(url, headers=headers)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), count, response.content
+
+
+# -- 3. Prometheus scrape -----------------------------------------------------------------------
+class _Prebuilt:
+    """A registry stand-in that yields families built once, so only the encoding is timed."""
+
+    def __init__(self, families):
+        self.families = families
+
+    def collect(self):
+        return iter(self.families)
+
+
+def prometheus_scrape(repeat: int = 7) -> Figure:
+    """Server time of the scheduler scrape vs generate_latest over the same families in memory."""
+    from prometheus_client import generate_latest
+
+    from scheduler_monitor.prometheus import SchedulerCollector
+
+    client = superuser_client()
+    url = "/api/v1/scheduler/metrics/prometheus"
+    served, queries, body = timed_get(client, url, repeat=repeat)
+    prebuilt = _Prebuilt(list(SchedulerCollector().collect()))
+    floor = median_time(lambda: generate_latest(prebuilt), repeat=repeat)
+    ratio = served / floor
+    samples = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+    return Figure(
+        name=f"3. Prometheus scrape, {JobDefinition.objects.count():,} jobs ({connection.vendor})",
+        value=served * 1000,
+        unit="ms",
+        baseline=floor * 1000,
+        baseline_name="generate_latest, families prebuilt",
+        target="<= 1.3x floor",
+        met=ratio <= 1.3,
+        note=f"{samples:,} samples, {queries} queries",
+    )
+
+
+# -- 4. JSON metrics and dashboard page ----------------------------------------------------------
+def metrics_and_dashboard(repeat: int = 7) -> list[Figure]:
+    """Server time and query count of /api/v1/scheduler/metrics and the dashboard page."""
+    import json
+
+    client = superuser_client()
+    jobs = JobDefinition.objects.count()
+
+    def floor():
+        rows = list(selectors.job_list().values())
+        return json.dumps(rows, default=str)
+
+    floor_s = median_time(floor, repeat=repeat)
+    figures = []
+    for label, url, limit in (
+        ("4a. GET /api/v1/scheduler/metrics", "/api/v1/scheduler/metrics", 0.150),
+        ("4b. dashboard page /scheduler-monitoring", "/scheduler-monitoring", 0.300),
+    ):
+        served, queries, _ = timed_get(client, url, repeat=repeat)
+        figures.append(
+            Figure(
+                name=f"{label}, {jobs:,} jobs ({connection.vendor})",
+                value=served * 1000,
+                unit="ms",
+                baseline=floor_s * 1000,
+                baseline_name="values() of the job rows + json.dumps",
+                target=f"< {limit * 1000:.0f} ms, fixed queries",
+                met=served < limit and queries < 40,
+                note=f"{queries} queries",
+            )
+        )
+    return figures
+
+
+# -- 8. pruning with a concurrent reader ----------------------------------------------------------
+def _reader_while(vendor: str, target: str, work: Callable[[], object]) -> tuple[float, int]:
+    """Run ``work`` while a reader process loops; return the reader's longest wait and count."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    stop, result = ctx.Event(), ctx.Queue()
+    from tests.benchmarks.reader import read_loop
+
+    reader = ctx.Process(target=read_loop, args=(vendor, target, stop, result))
+    reader.start()
+    time.sleep(1.0)  # let the spawned interpreter start reading before the work begins
+    try:
+        work()
+    finally:
+        stop.set()
+        worst, count = result.get(timeout=60)
+        reader.join(timeout=30)
+    return worst, count
+
+
+def pruning(database_url: str, days: int = 8) -> Figure:
+    """Prune a copy of the data set with ``manage.py prune_job_runs``; time it and a reader.
+
+    The copy (file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL) keeps the
+    data set for the other figures. The baseline is the same reader's longest wait with no
+    prune running, over the same number of seconds.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import urlsplit, urlunsplit
+
+    root = Path(__file__).resolve().parents[2]
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        source = connection.settings_dict["NAME"]
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy = str(Path(source).with_name("prune.sqlite3"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(copy + suffix).unlink(missing_ok=True)
+        shutil.copyfile(source, copy)
+        copy_url, reader_target = f"sqlite:///{copy}", copy
+    else:
+        parts = urlsplit(database_url)
+        source = parts.path.lstrip("/")
+        name = f"{source}_prune"
+        connection.close()
+        import psycopg
+
+        admin_url = urlunsplit(parts._replace(path="/postgres"))
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        copy_url = urlunsplit(parts._replace(path=f"/{name}"))
+        reader_target = copy_url.replace("postgres://", "postgresql://", 1)
+    env = {**os.environ, "DATABASE_URL": copy_url, "DJANGO_SETTINGS_MODULE": "project.settings"}
+    before = JobRun.objects.count()
+    command = [sys.executable, "manage.py", "prune_job_runs", f"--days={days}"]
+    took = {}
+
+    def prune():
+        t0 = time.perf_counter()
+        out = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        took["s"] = time.perf_counter() - t0
+        if out.returncode != 0:
+            raise RuntimeError(f"prune_job_runs failed: {out.stderr}")
+        took["out"] = out.stdout.strip().splitlines()[-1]  # "Deleted N run(s) started ..."
+
+    worst, reads = _reader_while(vendor, reader_target, prune)
+    idle_worst, _ = _reader_while(vendor, reader_target, lambda: time.sleep(min(took["s"], 10)))
+    deleted = int(took["out"].split()[1])
+    if vendor == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(copy + suffix).unlink(missing_ok=True)
+    else:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    return Figure(
+        name=f"8. prune {deleted:,} of {before:,} runs, reader's longest wait ({vendor})",
+        value=worst * 1000,
+        unit="ms",
+        baseline=idle_worst * 1000,
+        baseline_name="same reader, no prune",
+        target="reader waits < 1 s",
+        met=worst < 1.0,
+        note=f"prune wall time {took['s']:.1f} s (command), {reads:,} reads meanwhile",
+    )
+
+
+# -- 9. peer: django-apscheduler's admin changelists ---------------------------------------------
+def peer_pages(repeat: int = 5) -> list[Figure]:
+    """django-apscheduler's admin changelists vs our dashboard and our run list, same data."""
+    client = superuser_client()
+    job = JobDefinition.objects.order_by("pk").first()
+    pairs = [
+        (
+            "9a. jobs: our dashboard vs DjangoJob changelist",
+            "/scheduler-monitoring",
+            "/admin/django_apscheduler/djangojob/",
+        ),
+        (
+            "9b. runs: our JobRun changelist vs DjangoJobExecution changelist",
+            "/admin/scheduler_monitor/jobrun/",
+            "/admin/django_apscheduler/djangojobexecution/",
+        ),
+        (
+            "9c. one job's runs: our job page vs DjangoJobExecution filtered",
+            f"/scheduler-monitoring/jobs/{job.job_id}",
+            f"/admin/django_apscheduler/djangojobexecution/?job__id__exact={job.job_id}",
+        ),
+    ]
+    figures = []
+    for name, ours_url, peer_url in pairs:
+        ours, our_queries, _ = timed_get(client, ours_url, repeat=repeat)
+        peer, peer_queries, _ = timed_get(client, peer_url, repeat=repeat)
+        figures.append(
+            Figure(
+                name=f"{name} ({connection.vendor})",
+                value=ours * 1000,
+                unit="ms",
+                baseline=peer * 1000,
+                baseline_name=f"django-apscheduler admin, {peer_queries} queries",
+                target="-",
+                met=None,
+                note=f"ours {our_queries} queries",
+            )
+        )
+    return figures
