@@ -916,20 +916,21 @@ def job_schedules(*, now: datetime | None = None) -> list[JobSchedule]:
     due = dict(
         DjangoJob.objects.filter(id__in=[j.job_id for j in jobs]).values_list("id", "next_run_time")
     )
-    schedules = []
-    for job in jobs:
-        next_run_at = None if job.paused else due.get(job.job_id)
-        late = (now - next_run_at).total_seconds() if next_run_at else None
-        schedules.append(
-            JobSchedule(
-                job=job,
-                next_run_at=next_run_at,
-                grace_seconds=job.grace_seconds
-                or default_grace_seconds(job.expected_interval_seconds),
-                late_seconds=late if late is not None and late > 0 else None,
-            )
-        )
-    return schedules
+    return [job_schedule_of(job=job, next_run_at=due.get(job.job_id), now=now) for job in jobs]
+
+
+def job_schedule_of(
+    *, job: JobDefinition, next_run_at: datetime | None, now: datetime
+) -> JobSchedule:
+    """One job against its next run time from the job store (no query)."""
+    next_run_at = None if job.paused else next_run_at
+    late = (now - next_run_at).total_seconds() if next_run_at else None
+    return JobSchedule(
+        job=job,
+        next_run_at=next_run_at,
+        grace_seconds=job.grace_seconds or default_grace_seconds(job.expected_interval_seconds),
+        late_seconds=late if late is not None and late > 0 else None,
+    )
 
 
 def overdue_jobs(*, now: datetime | None = None) -> list[JobSchedule]:
@@ -1060,7 +1061,9 @@ def stuck_runs(*, now: datetime | None = None) -> list[StuckRun]:
     return stuck
 
 
-def job_lateness_statistics(*, hours: float = 24, now: datetime | None = None) -> dict[str, Stats]:
+def job_lateness_statistics(
+    *, hours: float = 24, job_ids: list[str] | None = None, now: datetime | None = None
+) -> dict[str, Stats]:
     """Start delay (started minus scheduled, in ms) per job over the last hours.
 
     Apart from duration: a run that started late but ran fast shows here only. Scheduled
@@ -1077,6 +1080,7 @@ def job_lateness_statistics(*, hours: float = 24, now: datetime | None = None) -
             trigger=RunTrigger.SCHEDULED,
             started_at__gte=now - timedelta(hours=hours),
             scheduled_at__isnull=False,
+            **({"job__job_id__in": job_ids} if job_ids is not None else {}),
         )
         .order_by("job_id")
         .values_list("job__job_id", "started_at", "scheduled_at")
@@ -1319,3 +1323,80 @@ def paused_jobs_still_scheduled() -> list[str]:
     return list(
         job_list().filter(paused=True).filter(Exists(stored)).values_list("job_id", flat=True)
     )
+
+
+# --- Operations states for the API, Prometheus and dashboard ------------------------------
+
+
+@dataclass(frozen=True)
+class SchedulerOverview:
+    """The latest instance's heartbeat, the lease roles, and whether a scheduler runs jobs."""
+
+    status: SchedulerStatus
+    roles: SchedulerRoles
+
+    @property
+    def running(self) -> bool:
+        """The lease-aware rule of ``scheduler_down``, on figures already read."""
+        if self.roles.lease is None:
+            return self.status.running
+        return self.roles.active is not None
+
+
+def scheduler_overview(*, now: datetime | None = None) -> SchedulerOverview:
+    """Status and roles in one go (five queries)."""
+    now = now or timezone.now()
+    return SchedulerOverview(status=scheduler_status(now=now), roles=scheduler_roles(now=now))
+
+
+def stuck_runs_by_job(*, now: datetime | None = None) -> dict[str, list[StuckRun]]:
+    """``stuck_runs`` grouped by job id (one query, plus the window's top-up if any runs)."""
+    grouped: dict[str, list[StuckRun]] = {}
+    for stuck in stuck_runs(now=now):
+        grouped.setdefault(stuck.run.job.job_id, []).append(stuck)
+    return grouped
+
+
+def with_job_health(
+    jobs: list[JobDefinition], *, now: datetime | None = None
+) -> list[JobDefinition]:
+    """Set ``schedule_health`` (JobSchedule) and ``stuck`` (StuckRuns) on ``job_api_list`` jobs.
+
+    The jobs carry their ``next_run_time`` already: one query for the stuck runs only.
+    """
+    now = now or timezone.now()
+    stuck = stuck_runs_by_job(now=now)
+    for job in jobs:
+        job.schedule_health = job_schedule_of(job=job, next_run_at=job.next_run_time, now=now)
+        job.stuck = stuck.get(job.job_id, [])
+    return jobs
+
+
+@dataclass(frozen=True)
+class AlertsReport:
+    """The firing alerts and the worst severity among them."""
+
+    alerts: list[Alert]
+    evaluated_at: datetime
+
+    @property
+    def status(self) -> str:
+        return alerts_status(self.alerts)
+
+    def as_dict(self) -> dict:
+        counts = {"critical": 0, "warning": 0}
+        for alert in self.alerts:
+            counts[alert.severity] += 1
+        return {
+            "status": self.status,
+            "evaluated_at": iso_utc(self.evaluated_at),
+            "total": len(self.alerts),
+            **counts,
+            "alerts": [a.as_dict() for a in self.alerts],
+        }
+
+
+def alerts_report(*, now: datetime | None = None) -> AlertsReport:
+    """Evaluate the configured alert rules now."""
+    now = now or timezone.now()
+    return AlertsReport(alerts=firing_alerts(now=now), evaluated_at=now)
