@@ -464,12 +464,21 @@ class PrometheusJob:
     next_run_at: datetime | None
     running: int
     stats: Stats
+    expected_interval_seconds: float | None = None
+    grace_seconds: float = 0.0
+    late_seconds: float | None = None
+    stuck_runs: int = 0
+
+    @property
+    def overdue(self) -> bool:
+        return past_grace(self.late_seconds, self.grace_seconds)
 
 
 @dataclass(frozen=True)
 class PrometheusSnapshot:
     jobs: list[PrometheusJob]
     status: SchedulerStatus
+    running: bool = False  # lease-aware: a scheduler runs jobs (not scheduler_down)
 
 
 PROMETHEUS_JOB_FIELDS = (
@@ -486,17 +495,20 @@ PROMETHEUS_JOB_FIELDS = (
     "last_run_at",
     "last_success_at",
     "last_duration_ms",
+    "expected_interval_seconds",
+    "grace_seconds",
 )
 
 
 def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
-    """Counters, last runs, next runs, in-flight runs and window stats of every declared job.
+    """Counters, last/next runs, overdue, in-flight and stuck runs, window stats of every job.
 
     A fixed number of queries whatever the number of jobs (plus the window's top-up); plain
     ``values_list`` rows, since building 1,000 model instances per scrape is most of its cost.
     """
     from django_apscheduler.models import DjangoJob
 
+    now = now or timezone.now()
     stats = window_statistics()
     rows = job_list().values_list(*PROMETHEUS_JOB_FIELDS)
     next_runs = dict(DjangoJob.objects.values_list("id", "next_run_time"))
@@ -506,6 +518,7 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
         .values_list("job_id")
         .annotate(n=Count("pk"))
     )
+    stuck = stuck_runs_by_job(now=now)
     jobs = [
         PrometheusJob(
             job_id=job_id,
@@ -524,6 +537,10 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
             next_run_at=next_runs.get(job_id),
             running=running.get(pk, 0),
             stats=stats.get(job_id, EMPTY_STATS),
+            expected_interval_seconds=interval,
+            grace_seconds=effective_grace_seconds(grace, interval),
+            late_seconds=None if paused else late_seconds(next_runs.get(job_id), now),
+            stuck_runs=len(stuck.get(job_id, ())),
         )
         for (
             pk,
@@ -539,9 +556,12 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
             last_run_at,
             last_success_at,
             last_duration,
+            interval,
+            grace,
         ) in rows
     ]
-    return PrometheusSnapshot(jobs=jobs, status=scheduler_status(now=now))
+    overview = scheduler_overview(now=now)
+    return PrometheusSnapshot(jobs=jobs, status=overview.status, running=overview.running)
 
 
 # --- Dashboard reads ---------------------------------------------------------------------
@@ -888,7 +908,7 @@ class JobSchedule:
 
     @property
     def overdue(self) -> bool:
-        return self.late_seconds is not None and self.late_seconds > self.grace_seconds
+        return past_grace(self.late_seconds, self.grace_seconds)
 
     def as_dict(self) -> dict:
         return {
@@ -924,13 +944,30 @@ def job_schedule_of(
 ) -> JobSchedule:
     """One job against its next run time from the job store (no query)."""
     next_run_at = None if job.paused else next_run_at
-    late = (now - next_run_at).total_seconds() if next_run_at else None
     return JobSchedule(
         job=job,
         next_run_at=next_run_at,
-        grace_seconds=job.grace_seconds or default_grace_seconds(job.expected_interval_seconds),
-        late_seconds=late if late is not None and late > 0 else None,
+        grace_seconds=effective_grace_seconds(job.grace_seconds, job.expected_interval_seconds),
+        late_seconds=late_seconds(next_run_at, now),
     )
+
+
+def effective_grace_seconds(
+    declared: float | None, expected_interval_seconds: float | None
+) -> float:
+    """The job's own grace, else the default for its interval."""
+    return declared or default_grace_seconds(expected_interval_seconds)
+
+
+def late_seconds(next_run_at: datetime | None, now: datetime) -> float | None:
+    """How long past its next run time a job is; None when not yet due or not scheduled."""
+    late = (now - next_run_at).total_seconds() if next_run_at else None
+    return late if late is not None and late > 0 else None
+
+
+def past_grace(late: float | None, grace_seconds: float) -> bool:
+    """The overdue rule: past due by more than the grace."""
+    return late is not None and late > grace_seconds
 
 
 def overdue_jobs(*, now: datetime | None = None) -> list[JobSchedule]:
