@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import translation
 from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor import services
@@ -223,3 +224,17 @@ def test_it_keeps_the_30_day_heatmap_after_pruning(staff_client, make_job, recor
     result = services.job_runs_prune(days=7)
     assert result.deleted == 4 and not JobRun.objects.exists()
     assert cells() == expected
+
+
+def test_it_translates_the_new_states(staff_client, make_job, rules, frozen):
+    """In Simplified Chinese: the banner, the overdue badge and the lease roles."""
+    make_job("late", expected_interval_seconds=3600)
+    due("late", NOW - timedelta(minutes=7))
+    live_scheduler()
+    # The middleware activates the language in this thread: restore it afterwards.
+    with translation.override("en"):
+        page = parse(staff_client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content)
+    assert "1 条告警触发中" in page.by_id("sm-alerts").text
+    assert "警告" in page.by_id("sm-alerts").text
+    assert "逾期" in rows_of(page)["late"].text
+    assert "活动实例" in page.by_id("sm-status").text
