@@ -1224,36 +1224,19 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
 
 def _consecutive_failure_alerts(rule, jobs, now) -> list[Alert]:
     count = rule["count"]
-    # Only a job whose latest run failed can have a failing streak.
-    failing = {j.pk: j for j in jobs if j.last_status in FAILED_STATUSES}
-    if not failing:
-        return []
-    finished = JobRun.objects.filter(
-        job_id=OuterRef("pk"), status__in=[*TIMED_STATUSES, RunStatus.ABANDONED]
-    )
-    # The count-th latest finished run; the streak holds when neither it nor a later one
-    # succeeded.
-    # One query for all jobs, each subquery a short walk down the (job, started_at) index.
-    nth = finished.order_by("-started_at", "-id")[count - 1 : count]
-    succeeded_since = finished.exclude(status__in=FAILED_STATUSES).filter(
-        Q(started_at__gt=OuterRef("nth_at"))
-        | Q(started_at=OuterRef("nth_at"), id__gte=OuterRef("nth_id"))
-    )
-    streaks = (
-        JobDefinition.objects.filter(pk__in=list(failing))
-        .annotate(
-            nth_at=Subquery(nth.values("started_at")),
-            nth_id=Subquery(nth.values("id")),
+    alerts = []
+    # Only a job whose latest run failed can have a failing streak: few queries.
+    for job in (j for j in jobs if j.last_status in FAILED_STATUSES):
+        statuses = list(
+            JobRun.objects.filter(job=job, status__in=[*TIMED_STATUSES, RunStatus.ABANDONED])
+            .order_by("-started_at", "-id")
+            .values_list("status", flat=True)[:count]
         )
-        .filter(nth_id__isnull=False)
-        .exclude(Exists(succeeded_since))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    return [
-        _alert(rule, f"the last {count} runs failed", failing[pk], value=count, threshold=count)
-        for pk in streaks
-    ]
+        if len(statuses) == count and all(s in FAILED_STATUSES for s in statuses):
+            alerts.append(
+                _alert(rule, f"the last {count} runs failed", job, value=count, threshold=count)
+            )
+    return alerts
 
 
 def _p95_alerts(rule, jobs, now) -> list[Alert]:
