@@ -230,7 +230,7 @@ class JobTriggerView(ApiView):
         data = {
             "trigger": s.TriggerRequestSerializer(trigger).data,
             "url": url,
-            "scheduler_running": selectors.scheduler_status().running,
+            "scheduler_running": not selectors.scheduler_down(),
         }
         return envelope(data, code=202, message="accepted", headers={"Location": url})
 
