@@ -123,11 +123,6 @@ class SchedulerCollector(Collector):
             "Expected time between the job's runs, from its trigger (absent when unknown).",
             labels=LABELS,
         )
-        families["grace"] = GaugeMetricFamily(
-            "scheduler_job_overdue_grace_seconds",
-            "How long past its next run time the job may be before it counts as overdue.",
-            labels=LABELS,
-        )
         families["stuck"] = GaugeMetricFamily(
             "scheduler_job_stuck_runs",
             "Runs of the job still running past its maximum runtime.",
@@ -173,5 +168,4 @@ class SchedulerCollector(Collector):
         families["overdue"].add_metric(labels, 1 if job.overdue else 0)
         if job.expected_interval_seconds is not None:
             families["expected_interval"].add_metric(labels, job.expected_interval_seconds)
-        families["grace"].add_metric(labels, job.grace_seconds)
         families["stuck"].add_metric(labels, job.stuck_runs)

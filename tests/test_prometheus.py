@@ -35,7 +35,6 @@ IDIOMATIC_FAMILIES = {
     "scheduler_job_paused",
     "scheduler_job_overdue",
     "scheduler_job_expected_interval_seconds",
-    "scheduler_job_overdue_grace_seconds",
     "scheduler_job_stuck_runs",
     "scheduler_up",
     "scheduler_heartbeat_timestamp_seconds",
@@ -228,8 +227,8 @@ def test_it_never_lowers_counters_when_old_runs_are_deleted(jobs_with_runs):
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
-def test_it_exports_overdue_interval_grace_and_stuck_runs(make_job):
-    """Time frozen: overdue only past the grace; stuck runs counted per job."""
+def test_it_exports_overdue_interval_and_stuck_runs(make_job):
+    """Time frozen: overdue only past the grace (6 min for 1 h); stuck runs counted per job."""
     late = make_job("late", expected_interval_seconds=3600)
     within = make_job("within", expected_interval_seconds=3600, max_runtime_seconds=60)
     paused = make_job("paused", expected_interval_seconds=60, paused=True)
@@ -253,8 +252,6 @@ def test_it_exports_overdue_interval_grace_and_stuck_runs(make_job):
         j: sample(families, "scheduler_job_expected_interval_seconds", job_id=j) for j in JOB_IDS
     }
     assert interval == {"late": 3600, "within": 3600, "paused": 60, "unknown": None}
-    grace = {j: sample(families, "scheduler_job_overdue_grace_seconds", job_id=j) for j in JOB_IDS}
-    assert grace == {"late": 360, "within": 360, "paused": 60, "unknown": 60}
     stuck = {j: sample(families, "scheduler_job_stuck_runs", job_id=j) for j in JOB_IDS}
     assert stuck == {"late": 0, "within": 2, "paused": 0, "unknown": 0}
     assert sample(families, "scheduler_job_running", job_id="within") == 3
