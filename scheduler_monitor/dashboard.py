@@ -26,6 +26,7 @@ from scheduler_monitor.stats import EMPTY_STATS, summarise
 
 REFRESH_CHOICES = (0, 10, 30, 60)
 RUNS_PER_PAGE = 25
+START_DELAY_HOURS = 24
 CHART_RUNS = 100
 # Failure counts per heatmap colour step: a fixed scale, so colours mean the same every day.
 HEAT_STEPS = ((0, 0), (1, 1), (2, 2), (3, 4), (5, 9), (10, None))
@@ -39,6 +40,8 @@ class JobRow:
     metrics: selectors.JobMetrics
     next_run_at: datetime | None
     visible: bool
+    schedule: selectors.JobSchedule
+    stuck_runs: int
 
 
 def heat_level(count: int) -> int:
@@ -109,28 +112,39 @@ def live_context(request: HttpRequest) -> dict:
     """Everything the refreshable partials show; a fixed number of queries for any job count."""
     query = request.GET.get("q", "").strip()
     category = request.GET.get("category", "").strip()
+    now = timezone.now()
     next_runs = selectors.job_next_run_times()
+    stuck = selectors.stuck_runs_by_job(now=now)
     rows = [
         JobRow(
             metrics=m,
             next_run_at=None if m.job.paused else next_runs.get(m.job.job_id),
             visible=matches(m, query, category),
+            schedule=selectors.job_schedule_of(
+                job=m.job, next_run_at=next_runs.get(m.job.job_id), now=now
+            ),
+            stuck_runs=len(stuck.get(m.job.job_id, ())),
         )
         for m in selectors.job_metrics()
     ]
+    overview = selectors.scheduler_overview(now=now)
     return {
-        "summary": selectors.dashboard_summary(),
-        "status": selectors.scheduler_status(),
+        "alerts": selectors.alerts_report(now=now),
+        "summary": selectors.dashboard_summary(now=now),
+        "status": overview.status,
+        "scheduler_running": overview.running,
+        "roles": overview.roles,
         "chain": selectors.notification_chain(),
         "rows": rows,
         "visible_rows": sum(1 for r in rows if r.visible),
         "categories": sorted({r.metrics.job.category for r in rows}),
         "query": query,
         "category": category,
-        "heatmap_hour": heatmap_view(selectors.failure_heatmap(hours=24)),
-        "heatmap_day": heatmap_view(selectors.failure_heatmap(hours=24 * 30, bucket="day")),
+        "heatmap_hour": heatmap_view(selectors.failure_heatmap(hours=24, now=now)),
+        # Rollups included: the 30 days stay whole after old runs are pruned.
+        "heatmap_day": heatmap_view(selectors.daily_failure_heatmap(days=30, now=now)),
         "heat_legend": heat_legend(),
-        "updated_at": timezone.now(),
+        "updated_at": now,
     }
 
 
@@ -178,11 +192,22 @@ def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
         request.GET.get("page")
     )
     recent_stats = summarise(r.duration_ms for r in recent) if recent else EMPTY_STATS
+    now = timezone.now()
+    schedule = selectors.job_schedule_of(
+        job=job, next_run_at=selectors.job_next_run_times().get(job.job_id), now=now
+    )
+    delays = selectors.job_lateness_statistics(
+        hours=START_DELAY_HOURS, job_ids=[job.job_id], now=now
+    )
     context = {
         **admin.site.each_context(request),
         "title": job.name,
         "job": job,
-        "next_run_at": None if job.paused else selectors.job_next_run_times().get(job.job_id),
+        "next_run_at": schedule.next_run_at,
+        "schedule": schedule,
+        "stuck_runs": selectors.stuck_runs_by_job(now=now).get(job.job_id, []),
+        "start_delay": delays.get(job.job_id, EMPTY_STATS),
+        "start_delay_hours": START_DELAY_HOURS,
         "stats": stats,
         "success_rate": selectors.success_rate(job.success_count, job.failure_count),
         "recent_stats": recent_stats,

@@ -53,7 +53,8 @@ class SchedulerCollector(Collector):
         bounds = conf.get("HISTOGRAM_BUCKETS")
         self._add_jobs(families, snapshot.jobs, bounds)
         status = snapshot.status
-        families["up"].add_metric([], 1 if status.running else 0)
+        # Lease-aware: a live standby alone runs no job, so it does not count as up.
+        families["up"].add_metric([], 1 if snapshot.running else 0)
         if status.instance is not None:
             families["heartbeat"].add_metric([], status.instance.heartbeat_at.timestamp())
         return iter(families.values())
@@ -114,8 +115,24 @@ class SchedulerCollector(Collector):
         families["paused"] = GaugeMetricFamily(
             "scheduler_job_paused", "1 if the job is paused, else 0.", labels=LABELS
         )
+        families["overdue"] = GaugeMetricFamily(
+            "scheduler_job_overdue",
+            "1 if the job's next run time passed more than its grace ago, else 0.",
+            labels=LABELS,
+        )
+        families["expected_interval"] = GaugeMetricFamily(
+            "scheduler_job_expected_interval_seconds",
+            "Expected time between the job's runs, from its trigger (absent when unknown).",
+            labels=LABELS,
+        )
+        families["stuck"] = GaugeMetricFamily(
+            "scheduler_job_stuck_runs",
+            "Runs of the job still running past its maximum runtime.",
+            labels=LABELS,
+        )
         families["up"] = GaugeMetricFamily(
-            "scheduler_up", "1 if a scheduler process is alive (fresh heartbeat), else 0."
+            "scheduler_up",
+            "1 if a scheduler runs jobs (the lease holder's heartbeat is fresh), else 0.",
         )
         families["heartbeat"] = GaugeMetricFamily(
             "scheduler_heartbeat_timestamp_seconds",
@@ -178,3 +195,7 @@ class SchedulerCollector(Collector):
                 families[key].add_metric(labels, value.timestamp())
         families["running"].add_metric(labels, job.running)
         families["paused"].add_metric(labels, 1 if job.paused else 0)
+        families["overdue"].add_metric(labels, 1 if job.overdue else 0)
+        if job.expected_interval_seconds is not None:
+            families["expected_interval"].add_metric(labels, job.expected_interval_seconds)
+        families["stuck"].add_metric(labels, job.stuck_runs)

@@ -7,6 +7,7 @@ would run every job.
 import contextlib
 import logging
 import threading
+import time
 import zlib
 from datetime import UTC, timedelta
 
@@ -86,6 +87,7 @@ class SchedulerProcess:
         self.active = False  # holds the lease and runs jobs (else standby)
         self._specs = []
         self._stop = threading.Event()
+        self._shutdown_requested = False
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
 
@@ -152,6 +154,9 @@ class SchedulerProcess:
                 self._finish()
                 return
             self._activate()
+        if self._stop.is_set():  # asked to stop while preparing: never start
+            self._finish()
+            return
         self._maintenance = threading.Thread(
             target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
         )
@@ -168,6 +173,7 @@ class SchedulerProcess:
         self._stop.set()
         logger.info("Scheduler stopping: no new runs will start")
         if self.scheduler.running:
+            self._shutdown_requested = True
             self.scheduler.shutdown(wait=False)
 
     def _finish(self) -> None:
@@ -238,6 +244,18 @@ class SchedulerProcess:
                 close_old_connections()
             except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
                 logger.exception("Maintenance step failed")
+        self._shut_down_late_start()
+
+    def _shut_down_late_start(self) -> None:
+        """Stop a scheduler whose start() raced with stop(): it was not running when asked."""
+        if self._shutdown_requested:
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+                return
+            time.sleep(0.05)
 
     def _start_triggered_runs(self) -> None:
         for request in services.trigger_requests_claim():

@@ -477,12 +477,21 @@ class PrometheusJob:
     next_run_at: datetime | None
     running: int
     stats: Stats
+    expected_interval_seconds: float | None = None
+    grace_seconds: float = 0.0
+    late_seconds: float | None = None
+    stuck_runs: int = 0
+
+    @property
+    def overdue(self) -> bool:
+        return past_grace(self.late_seconds, self.grace_seconds)
 
 
 @dataclass(frozen=True)
 class PrometheusSnapshot:
     jobs: list[PrometheusJob]
     status: SchedulerStatus
+    running: bool = False  # lease-aware: a scheduler runs jobs (not scheduler_down)
 
 
 PROMETHEUS_JOB_FIELDS = (
@@ -499,17 +508,20 @@ PROMETHEUS_JOB_FIELDS = (
     "last_run_at",
     "last_success_at",
     "last_duration_ms",
+    "expected_interval_seconds",
+    "grace_seconds",
 )
 
 
 def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
-    """Counters, last runs, next runs, in-flight runs and window stats of every declared job.
+    """Counters, last/next runs, overdue, in-flight and stuck runs, window stats of every job.
 
     A fixed number of queries whatever the number of jobs (plus the window's top-up); plain
     ``values_list`` rows, since building 1,000 model instances per scrape is most of its cost.
     """
     from django_apscheduler.models import DjangoJob
 
+    now = now or timezone.now()
     stats = window_statistics()
     rows = job_list().values_list(*PROMETHEUS_JOB_FIELDS)
     next_runs = dict(DjangoJob.objects.values_list("id", "next_run_time"))
@@ -518,6 +530,7 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
     running = collections.Counter(
         JobRun.objects.filter(status=RunStatus.RUNNING).order_by().values_list("job_id", flat=True)
     )
+    stuck = stuck_runs_by_job(now=now)
     jobs = [
         PrometheusJob(
             job_id=job_id,
@@ -536,6 +549,10 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
             next_run_at=next_runs.get(job_id),
             running=running.get(pk, 0),
             stats=stats.get(job_id, EMPTY_STATS),
+            expected_interval_seconds=interval,
+            grace_seconds=effective_grace_seconds(grace, interval),
+            late_seconds=None if paused else late_seconds(next_runs.get(job_id), now),
+            stuck_runs=len(stuck.get(job_id, ())),
         )
         for (
             pk,
@@ -551,9 +568,12 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
             last_run_at,
             last_success_at,
             last_duration,
+            interval,
+            grace,
         ) in rows
     ]
-    return PrometheusSnapshot(jobs=jobs, status=scheduler_status(now=now))
+    overview = scheduler_overview(now=now)
+    return PrometheusSnapshot(jobs=jobs, status=overview.status, running=overview.running)
 
 
 # --- Dashboard reads ---------------------------------------------------------------------
@@ -900,7 +920,7 @@ class JobSchedule:
 
     @property
     def overdue(self) -> bool:
-        return self.late_seconds is not None and self.late_seconds > self.grace_seconds
+        return past_grace(self.late_seconds, self.grace_seconds)
 
     def as_dict(self) -> dict:
         return {
@@ -928,20 +948,38 @@ def job_schedules(*, now: datetime | None = None) -> list[JobSchedule]:
     due = dict(
         DjangoJob.objects.filter(id__in=[j.job_id for j in jobs]).values_list("id", "next_run_time")
     )
-    schedules = []
-    for job in jobs:
-        next_run_at = None if job.paused else due.get(job.job_id)
-        late = (now - next_run_at).total_seconds() if next_run_at else None
-        schedules.append(
-            JobSchedule(
-                job=job,
-                next_run_at=next_run_at,
-                grace_seconds=job.grace_seconds
-                or default_grace_seconds(job.expected_interval_seconds),
-                late_seconds=late if late is not None and late > 0 else None,
-            )
-        )
-    return schedules
+    return [job_schedule_of(job=job, next_run_at=due.get(job.job_id), now=now) for job in jobs]
+
+
+def job_schedule_of(
+    *, job: JobDefinition, next_run_at: datetime | None, now: datetime
+) -> JobSchedule:
+    """One job against its next run time from the job store (no query)."""
+    next_run_at = None if job.paused else next_run_at
+    return JobSchedule(
+        job=job,
+        next_run_at=next_run_at,
+        grace_seconds=effective_grace_seconds(job.grace_seconds, job.expected_interval_seconds),
+        late_seconds=late_seconds(next_run_at, now),
+    )
+
+
+def effective_grace_seconds(
+    declared: float | None, expected_interval_seconds: float | None
+) -> float:
+    """The job's own grace, else the default for its interval."""
+    return declared or default_grace_seconds(expected_interval_seconds)
+
+
+def late_seconds(next_run_at: datetime | None, now: datetime) -> float | None:
+    """How long past its next run time a job is; None when not yet due or not scheduled."""
+    late = (now - next_run_at).total_seconds() if next_run_at else None
+    return late if late is not None and late > 0 else None
+
+
+def past_grace(late: float | None, grace_seconds: float) -> bool:
+    """The overdue rule: past due by more than the grace."""
+    return late is not None and late > grace_seconds
 
 
 def overdue_jobs(*, now: datetime | None = None) -> list[JobSchedule]:
@@ -1072,7 +1110,9 @@ def stuck_runs(*, now: datetime | None = None) -> list[StuckRun]:
     return stuck
 
 
-def job_lateness_statistics(*, hours: float = 24, now: datetime | None = None) -> dict[str, Stats]:
+def job_lateness_statistics(
+    *, hours: float = 24, job_ids: list[str] | None = None, now: datetime | None = None
+) -> dict[str, Stats]:
     """Start delay (started minus scheduled, in ms) per job over the last hours.
 
     Apart from duration: a run that started late but ran fast shows here only. Scheduled
@@ -1089,6 +1129,7 @@ def job_lateness_statistics(*, hours: float = 24, now: datetime | None = None) -
             trigger=RunTrigger.SCHEDULED,
             started_at__gte=now - timedelta(hours=hours),
             scheduled_at__isnull=False,
+            **({"job__job_id__in": job_ids} if job_ids is not None else {}),
         )
         .order_by("job_id")
         .values_list("job__job_id", "started_at", "scheduled_at")
@@ -1331,3 +1372,80 @@ def paused_jobs_still_scheduled() -> list[str]:
     return list(
         job_list().filter(paused=True).filter(Exists(stored)).values_list("job_id", flat=True)
     )
+
+
+# --- Operations states for the API, Prometheus and dashboard ------------------------------
+
+
+@dataclass(frozen=True)
+class SchedulerOverview:
+    """The latest instance's heartbeat, the lease roles, and whether a scheduler runs jobs."""
+
+    status: SchedulerStatus
+    roles: SchedulerRoles
+
+    @property
+    def running(self) -> bool:
+        """The lease-aware rule of ``scheduler_down``, on figures already read."""
+        if self.roles.lease is None:
+            return self.status.running
+        return self.roles.active is not None
+
+
+def scheduler_overview(*, now: datetime | None = None) -> SchedulerOverview:
+    """Status and roles in one go (five queries)."""
+    now = now or timezone.now()
+    return SchedulerOverview(status=scheduler_status(now=now), roles=scheduler_roles(now=now))
+
+
+def stuck_runs_by_job(*, now: datetime | None = None) -> dict[str, list[StuckRun]]:
+    """``stuck_runs`` grouped by job id (one query, plus the window's top-up if any runs)."""
+    grouped: dict[str, list[StuckRun]] = {}
+    for stuck in stuck_runs(now=now):
+        grouped.setdefault(stuck.run.job.job_id, []).append(stuck)
+    return grouped
+
+
+def with_job_health(
+    jobs: list[JobDefinition], *, now: datetime | None = None
+) -> list[JobDefinition]:
+    """Set ``schedule_health`` (JobSchedule) and ``stuck`` (StuckRuns) on ``job_api_list`` jobs.
+
+    The jobs carry their ``next_run_time`` already: one query for the stuck runs only.
+    """
+    now = now or timezone.now()
+    stuck = stuck_runs_by_job(now=now)
+    for job in jobs:
+        job.schedule_health = job_schedule_of(job=job, next_run_at=job.next_run_time, now=now)
+        job.stuck = stuck.get(job.job_id, [])
+    return jobs
+
+
+@dataclass(frozen=True)
+class AlertsReport:
+    """The firing alerts and the worst severity among them."""
+
+    alerts: list[Alert]
+    evaluated_at: datetime
+
+    @property
+    def status(self) -> str:
+        return alerts_status(self.alerts)
+
+    def as_dict(self) -> dict:
+        counts = {"critical": 0, "warning": 0}
+        for alert in self.alerts:
+            counts[alert.severity] += 1
+        return {
+            "status": self.status,
+            "evaluated_at": iso_utc(self.evaluated_at),
+            "total": len(self.alerts),
+            **counts,
+            "alerts": [a.as_dict() for a in self.alerts],
+        }
+
+
+def alerts_report(*, now: datetime | None = None) -> AlertsReport:
+    """Evaluate the configured alert rules now."""
+    now = now or timezone.now()
+    return AlertsReport(alerts=firing_alerts(now=now), evaluated_at=now)

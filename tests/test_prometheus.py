@@ -2,15 +2,17 @@
 
 import random
 import statistics
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 from prometheus_client import CollectorRegistry, generate_latest
 
+from scheduler_monitor import services
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, SchedulerInstance
 from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.window import reset_window
@@ -31,6 +33,9 @@ IDIOMATIC_FAMILIES = {
     "scheduler_job_next_run_timestamp_seconds",
     "scheduler_job_running",
     "scheduler_job_paused",
+    "scheduler_job_overdue",
+    "scheduler_job_expected_interval_seconds",
+    "scheduler_job_stuck_runs",
     "scheduler_up",
     "scheduler_heartbeat_timestamp_seconds",
 }
@@ -198,7 +203,9 @@ def test_it_counts_queries_independent_of_the_number_of_jobs(make_job, record_ru
     few = queries_for(2)
     many = queries_for(20)
     assert few == many
-    assert few <= 8
+    # Window top-up, jobs, next runs, running runs, stuck runs, 3 for the latest
+    # instance and job counts, lease and live instances.
+    assert few == 10
 
 
 def test_it_never_lowers_counters_when_old_runs_are_deleted(jobs_with_runs):
@@ -239,3 +246,58 @@ def test_it_rebuilds_a_changed_jobs_samples_and_reuses_the_unchanged_ones(make_j
 
 def idle_samples(family: dict) -> list:
     return [s for s in family["samples"] if s[1].get("job_id") == "idle"]
+
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def test_it_exports_overdue_interval_and_stuck_runs(make_job):
+    """Time frozen: overdue only past the grace (6 min for 1 h); stuck runs counted per job."""
+    late = make_job("late", expected_interval_seconds=3600)
+    within = make_job("within", expected_interval_seconds=3600, max_runtime_seconds=60)
+    paused = make_job("paused", expected_interval_seconds=60, paused=True)
+    unknown = make_job("unknown")
+    with time_machine.travel(NOW, tick=False):
+        for job, due in (
+            (late, NOW - timedelta(minutes=7)),
+            (within, NOW - timedelta(minutes=5)),
+            (paused, NOW - timedelta(hours=1)),  # a stale time: paused jobs are never late
+            (unknown, None),
+        ):
+            DjangoJob.objects.create(id=job.job_id, next_run_time=due, job_state=b"")
+        for seconds in (61, 90, 30):
+            JobRun.objects.create(
+                job=within, status=RunStatus.RUNNING, started_at=NOW - timedelta(seconds=seconds)
+            )
+        families = scrape()
+    overdue = {j: sample(families, "scheduler_job_overdue", job_id=j) for j in JOB_IDS}
+    assert overdue == {"late": 1, "within": 0, "paused": 0, "unknown": 0}
+    interval = {
+        j: sample(families, "scheduler_job_expected_interval_seconds", job_id=j) for j in JOB_IDS
+    }
+    assert interval == {"late": 3600, "within": 3600, "paused": 60, "unknown": None}
+    stuck = {j: sample(families, "scheduler_job_stuck_runs", job_id=j) for j in JOB_IDS}
+    assert stuck == {"late": 0, "within": 2, "paused": 0, "unknown": 0}
+    assert sample(families, "scheduler_job_running", job_id="within") == 3
+
+
+JOB_IDS = ("late", "within", "paused", "unknown")
+
+
+def test_it_reports_down_when_only_a_standby_is_alive(db):
+    """scheduler_up follows the lease: a live standby without a live holder is down."""
+    with time_machine.travel(NOW, tick=False) as frozen:
+        holder = services.scheduler_instance_start()
+        standby = services.scheduler_instance_start()
+        assert services.scheduler_lease_acquire(instance=holder)
+        assert sample(scrape(), "scheduler_up") == 1
+        frozen.shift(services.lease_ttl_seconds() + 1)
+        services.scheduler_instance_heartbeat(instance=standby)
+        families = scrape()
+        assert sample(families, "scheduler_up") == 0
+        # The heartbeat gauge still shows the freshest instance: the standby's.
+        assert sample(families, "scheduler_heartbeat_timestamp_seconds") == pytest.approx(
+            standby.heartbeat_at.timestamp()
+        )
+        assert services.scheduler_lease_acquire(instance=standby)
+        assert sample(scrape(), "scheduler_up") == 1

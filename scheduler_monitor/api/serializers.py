@@ -177,12 +177,55 @@ class RunSerializer(UtcModelSerializer):
         ]
 
 
+class StuckRunSerializer(serializers.Serializer):
+    """A run still ``running`` past its job's maximum runtime (``StuckRun.as_dict``)."""
+
+    run_id = serializers.IntegerField()
+    job_id = serializers.CharField()
+    job_name = serializers.CharField()
+    started_at = UtcDateTimeField()
+    hostname = serializers.CharField()
+    pid = serializers.IntegerField(allow_null=True)
+    running_seconds = serializers.FloatField()
+    max_runtime_seconds = serializers.FloatField()
+    derived_from = serializers.ChoiceField(choices=["declared", "p95", "default"])
+
+    def to_representation(self, instance):
+        return instance.as_dict()
+
+
+class StartDelaySerializer(serializers.Serializer):
+    """How late scheduled runs started against their scheduled time, in ms (not duration)."""
+
+    hours = serializers.IntegerField(help_text="Runs started within the last hours.")
+    avg_ms = serializers.FloatField(source="stats.avg_duration_ms", allow_null=True)
+    p50_ms = serializers.FloatField(source="stats.p50_duration_ms", allow_null=True)
+    p95_ms = serializers.FloatField(source="stats.p95_duration_ms", allow_null=True)
+    p99_ms = serializers.FloatField(source="stats.p99_duration_ms", allow_null=True)
+    min_ms = serializers.FloatField(source="stats.min_duration_ms", allow_null=True)
+    max_ms = serializers.FloatField(source="stats.max_duration_ms", allow_null=True)
+    sample_count = serializers.IntegerField(source="stats.sample_count")
+
+
 class JobSerializer(UtcModelSerializer):
     callable = serializers.CharField(source="callable_path")
     next_run_time = UtcDateTimeField(allow_null=True, help_text="From the job store.")
     in_job_store = serializers.BooleanField()
     last_status = BlankAsNullCharField()
     total_runs = serializers.IntegerField()
+    grace_seconds = serializers.FloatField(
+        source="schedule_health.grace_seconds",
+        help_text="Overdue after this long past due (effective).",
+    )
+    late_seconds = serializers.FloatField(
+        source="schedule_health.late_seconds",
+        allow_null=True,
+        help_text="How long past its next run time (null when not yet due).",
+    )
+    overdue = serializers.BooleanField(
+        source="schedule_health.overdue", help_text="Past due by more than its grace."
+    )
+    stuck_runs = StuckRunSerializer(source="stuck", many=True)
 
     class Meta:
         model = JobDefinition
@@ -203,12 +246,18 @@ class JobSerializer(UtcModelSerializer):
             "success_count",
             "failure_count",
             "total_runs",
+            "expected_interval_seconds",
+            "grace_seconds",
+            "late_seconds",
+            "overdue",
+            "stuck_runs",
         ]
 
 
 class JobDetailSerializer(JobSerializer):
     last_error = serializers.CharField()
-    statistics = StatsSerializer()
+    statistics = StatsSerializer(help_text="Duration over the rolling window.")
+    start_delay = StartDelaySerializer()
     recent_runs = RunSerializer(many=True)
 
     class Meta(JobSerializer.Meta):
@@ -218,7 +267,9 @@ class JobDetailSerializer(JobSerializer):
             "missed_count",
             "skipped_count",
             "last_error",
+            "max_runtime_seconds",
             "statistics",
+            "start_delay",
             "recent_runs",
         ]
 
@@ -251,13 +302,54 @@ class InstanceSerializer(serializers.Serializer):
     stopped_at = UtcDateTimeField(allow_null=True)
 
 
+class InstanceRoleSerializer(serializers.Serializer):
+    """A live scheduler instance (``InstanceRole.as_dict``)."""
+
+    id = serializers.IntegerField()
+    hostname = serializers.CharField()
+    pid = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=["active", "standby"])
+    started_at = UtcDateTimeField()
+    heartbeat_at = UtcDateTimeField()
+    heartbeat_age_seconds = serializers.FloatField()
+
+
 class StatusSerializer(serializers.Serializer):
-    running = serializers.BooleanField()
+    running = serializers.BooleanField(
+        help_text="A scheduler runs jobs: the lease holder is alive (the latest heartbeat "
+        "before any scheduler took the lease)."
+    )
     state = serializers.ChoiceField(choices=["running", "stopped"])
     heartbeat_age_seconds = serializers.FloatField(allow_null=True)
     registered_jobs = serializers.IntegerField()
     paused_jobs = serializers.IntegerField()
-    instance = InstanceSerializer(allow_null=True)
+    instance = InstanceSerializer(allow_null=True, help_text="The latest heartbeat's instance.")
+    active = InstanceRoleSerializer(allow_null=True, help_text="The instance running jobs.")
+    standby = InstanceRoleSerializer(many=True, help_text="Live instances waiting to take over.")
+    lease_expires_at = UtcDateTimeField(allow_null=True)
+    lease_acquired_at = UtcDateTimeField(allow_null=True)
+
+
+class AlertSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    kind = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["warning", "critical"])
+    message = serializers.CharField()
+    job_id = serializers.CharField(allow_null=True)
+    job_name = serializers.CharField(allow_null=True)
+    value = serializers.FloatField(allow_null=True)
+    threshold = serializers.FloatField(allow_null=True)
+
+
+class AlertsSerializer(serializers.Serializer):
+    """Documentation of ``AlertsReport.as_dict``."""
+
+    status = serializers.ChoiceField(choices=["ok", "warning", "critical"])
+    evaluated_at = UtcDateTimeField()
+    total = serializers.IntegerField()
+    critical = serializers.IntegerField()
+    warning = serializers.IntegerField()
+    alerts = AlertSerializer(many=True)
 
 
 class MetricSerializer(serializers.Serializer):

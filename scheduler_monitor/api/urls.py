@@ -23,6 +23,7 @@ urlpatterns = [
     path("services/list", views.ServiceListView.as_view(), name="scheduler-api-services"),
     path("heatmap", views.HeatmapView.as_view(), name="scheduler-api-heatmap"),
     path("summary", views.SummaryView.as_view(), name="scheduler-api-summary"),
+    path("alerts", views.AlertsView.as_view(), name="scheduler-api-alerts"),
     # Anything else under the prefix is a 404 in the envelope, not an HTML page.
     re_path(r"^[\s\S]*$", views.NotFoundView.as_view(), name="scheduler-api-not-found"),
 ]

@@ -23,6 +23,7 @@ from scheduler_monitor.api.auth import (
 )
 from scheduler_monitor.api.envelope import ApiError, envelope, exception_handler
 from scheduler_monitor.registry import JOB_ID_PATTERN
+from scheduler_monitor.stats import EMPTY_STATS
 
 READ_ERRORS = s.errors(400, 401, 403)
 JOB_STATE_RESPONSES = {
@@ -30,6 +31,7 @@ JOB_STATE_RESPONSES = {
     **s.errors(401, 403, 404),
 }
 RECENT_RUNS = 20  # runs shown with one job
+START_DELAY_HOURS = 24  # start delay statistics of one job cover its runs of the last day
 JOB_ID = OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The job's id.")
 
 
@@ -85,7 +87,7 @@ def job_state(job) -> dict:
 
 
 class StatusView(ApiView):
-    """Whether the scheduler process is alive, its instance and job counts."""
+    """Whether a scheduler runs jobs (lease-aware), the active and standby instances, counts."""
 
     @extend_schema(
         operation_id="scheduler_status",
@@ -93,14 +95,16 @@ class StatusView(ApiView):
         responses={200: s.enveloped("StatusResponse", s.StatusSerializer()), **READ_ERRORS},
     )
     def get(self, request):
-        current = selectors.scheduler_status()
+        overview = selectors.scheduler_overview()
+        current = overview.status
         data = {
-            "running": current.running,
-            "state": "running" if current.running else "stopped",
+            "running": overview.running,
+            "state": "running" if overview.running else "stopped",
             "heartbeat_age_seconds": current.heartbeat_age_seconds,
             "registered_jobs": current.registered_jobs,
             "paused_jobs": current.paused_jobs,
             "instance": current.instance,
+            **overview.roles.as_dict(),
         }
         return envelope(s.StatusSerializer(data).data)
 
@@ -125,12 +129,14 @@ class JobListView(ApiView):
         },
     )
     def get(self, request):
-        jobs = list(selectors.job_api_list(**self.query(s.JobListQuerySerializer)))
+        jobs = selectors.with_job_health(
+            list(selectors.job_api_list(**self.query(s.JobListQuerySerializer)))
+        )
         return envelope({"total": len(jobs), "jobs": s.JobSerializer(jobs, many=True).data})
 
 
 class JobDetailView(ApiView):
-    """One job (removed ones too) with its window statistics and last 20 runs."""
+    """One job (removed ones too): window statistics, start delay, stuck runs, last 20 runs."""
 
     @extend_schema(
         operation_id="job_detail",
@@ -142,8 +148,10 @@ class JobDetailView(ApiView):
         },
     )
     def get(self, request, job_id):
-        job = get_job(job_id)
+        (job,) = selectors.with_job_health([get_job(job_id)])
         job.statistics = selectors.job_window_statistics(job_id=job.job_id)
+        delays = selectors.job_lateness_statistics(hours=START_DELAY_HOURS, job_ids=[job.job_id])
+        job.start_delay = {"hours": START_DELAY_HOURS, "stats": delays.get(job.job_id, EMPTY_STATS)}
         job.recent_runs = list(selectors.job_runs(job=job)[:RECENT_RUNS])
         return envelope(s.JobDetailSerializer(job).data)
 
@@ -222,7 +230,7 @@ class JobTriggerView(ApiView):
         data = {
             "trigger": s.TriggerRequestSerializer(trigger).data,
             "url": url,
-            "scheduler_running": selectors.scheduler_status().running,
+            "scheduler_running": not selectors.scheduler_down(),
         }
         return envelope(data, code=202, message="accepted", headers={"Location": url})
 
@@ -374,6 +382,18 @@ class SummaryView(ApiView):
     )
     def get(self, request):
         return envelope(selectors.dashboard_summary().as_dict())
+
+
+class AlertsView(ApiView):
+    """The firing alert rules, worst first, and the overall status."""
+
+    @extend_schema(
+        operation_id="alerts",
+        summary="Firing alerts (as check_scheduler_alerts evaluates them) and overall status",
+        responses={200: s.enveloped("AlertsResponse", s.AlertsSerializer()), **READ_ERRORS},
+    )
+    def get(self, request):
+        return envelope(selectors.alerts_report().as_dict())
 
 
 class NotFoundView(ApiView):

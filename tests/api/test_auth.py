@@ -21,6 +21,7 @@ ENDPOINTS = [
     ("get", f"{P}/services/list", None, VIEW, 200),
     ("get", f"{P}/heatmap?hours=24", None, VIEW, 200),
     ("get", f"{P}/summary", None, VIEW, 200),
+    ("get", f"{P}/alerts", None, VIEW, 200),
     ("post", f"{P}/jobs/a/trigger", None, TRIGGER, 202),
     ("post", f"{P}/jobs/a/pause", None, CHANGE, 200),
     ("post", f"{P}/jobs/a/resume", None, CHANGE, 200),

@@ -10,14 +10,15 @@ P = "/api/v1/scheduler"
 AUTH = 3
 # endpoint -> queries of its own
 EXPECTED = {
-    "jobs": 1,
     "metrics": 2,  # the window's top-up and the jobs
     "summary": 2,
     "heatmap?hours=24": 2,
     "services/list": 1,
-    "status": 3,
+    "jobs": 2,  # the jobs (with next run times), the running runs (stuck check)
+    "status": 5,  # latest instance, 2 job counts, the lease, the live instances
     "jobs/job_000/runs?page_size=500": 3,  # the job, the count, the page (runs carry job)
-    "jobs/job_000": 3,  # the job, the window top-up, the recent runs
+    # the job, the running runs, the window top-up, the start delays, the recent runs
+    "jobs/job_000": 5,
 }
 
 
@@ -46,3 +47,24 @@ def test_it_costs_a_fixed_number_of_queries(
     with django_assert_num_queries(AUTH + EXPECTED[endpoint]):
         response = reader.get(f"{P}/{endpoint}")
     assert response.status_code == 200
+
+
+# Default rules: the jobs, failure ratios, p95 samples, 2 for next run times, running runs,
+# lease, live instances (8); one streak check per job whose last run failed (3 here);
+# scheduler status twice (3 each) since no scheduler runs: the down check and its message.
+ALERTS = 8 + 3 + 6
+
+
+@pytest.mark.parametrize("healthy", [3, 50])
+def test_it_evaluates_alerts_with_queries_independent_of_healthy_jobs(
+    healthy, make_job, record_run, reader, django_assert_num_queries, settings
+):
+    """Same count with 3 and 50 healthy jobs beside 3 failing ones."""
+    settings.SCHEDULER_MONITOR = {**settings.SCHEDULER_MONITOR, "WINDOW_REFRESH_INTERVAL": 0}
+    for i in range(healthy):
+        record_run(make_job(f"ok_{i:03}"), duration_ms=10.0)
+    for i in range(3):
+        record_run(make_job(f"bad_{i}"), status=RunStatus.FAILURE)
+    with django_assert_num_queries(AUTH + ALERTS):
+        response = reader.get(f"{P}/alerts")
+    assert response.json()["data"]["critical"] >= 1

@@ -28,6 +28,7 @@ PATHS = {
     "/api/v1/scheduler/services/list": ["get"],
     "/api/v1/scheduler/heatmap": ["get"],
     "/api/v1/scheduler/summary": ["get"],
+    "/api/v1/scheduler/alerts": ["get"],
 }
 
 

@@ -1,10 +1,12 @@
-"""GET /api/v1/scheduler/status: running or stopped from the heartbeat, job counts."""
+"""GET /api/v1/scheduler/status: running or stopped (lease-aware), active and standbys, counts."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import time_machine
 from django.utils import timezone
 
-from scheduler_monitor.models import SchedulerInstance
+from scheduler_monitor import selectors, services
+from scheduler_monitor.models import SchedulerInstance, SchedulerLease
 from scheduler_monitor.selectors import iso_utc
 from tests.api.helpers import data_of
 
@@ -23,6 +25,10 @@ def test_it_reports_stopped_without_any_instance(reader, make_job):
         "registered_jobs": 2,
         "paused_jobs": 1,
         "instance": None,
+        "active": None,
+        "standby": [],
+        "lease_expires_at": None,
+        "lease_acquired_at": None,
     }
 
 
@@ -60,3 +66,69 @@ def test_it_reports_stopped_when_the_heartbeat_is_stale_or_stop_recorded(reader,
     data = data_of(reader.get(URL))
     assert data["state"] == "stopped" and data["instance"]["pid"] == 2
     assert data["instance"]["stopped_at"] == iso_utc(now)
+
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def role_of(instance: SchedulerInstance, role: str, now: datetime) -> dict:
+    instance.refresh_from_db()
+    return {
+        "id": instance.pk,
+        "hostname": instance.hostname,
+        "pid": instance.pid,
+        "role": role,
+        "started_at": iso_utc(instance.started_at),
+        "heartbeat_at": iso_utc(instance.heartbeat_at),
+        "heartbeat_age_seconds": (now - instance.heartbeat_at).total_seconds(),
+    }
+
+
+def test_it_shows_the_active_instance_standbys_and_lease(reader, db):
+    """The lease holder is active, other live instances standby, with the lease's times."""
+    with time_machine.travel(NOW, tick=False) as frozen:
+        first = services.scheduler_instance_start()
+        frozen.shift(2)
+        second = services.scheduler_instance_start()
+        frozen.shift(1)
+        third = services.scheduler_instance_start()
+        assert services.scheduler_lease_acquire(instance=second)
+        services.scheduler_instance_stop(instance=third)  # stopped: neither active nor standby
+        frozen.shift(3)
+        now = NOW + timedelta(seconds=6)
+        data = data_of(reader.get(URL))
+        lease = SchedulerLease.objects.get()
+        assert data["running"] is True and data["state"] == "running"
+        assert data["active"] == role_of(second, "active", now)
+        assert data["standby"] == [role_of(first, "standby", now)]
+        assert data["lease_expires_at"] == iso_utc(lease.expires_at)
+        assert data["lease_acquired_at"] == iso_utc(lease.acquired_at) == iso_utc(NOW + 3 * SEC)
+        # "instance" stays the latest heartbeat: the one that just stopped.
+        assert data["instance"]["stopped_at"] == iso_utc(NOW + 3 * SEC)
+        assert data["running"] is not selectors.scheduler_down()
+
+
+SEC = timedelta(seconds=1)
+
+
+def test_it_reports_stopped_when_the_lease_holder_is_gone(reader, db):
+    """A lease whose holder died: stopped even though a standby's heartbeat is fresh."""
+    with time_machine.travel(NOW, tick=False) as frozen:
+        holder = services.scheduler_instance_start()
+        standby = services.scheduler_instance_start()
+        assert services.scheduler_lease_acquire(instance=holder)
+        # The holder dies (no more heartbeats); the standby keeps beating until the lease expires.
+        frozen.shift(services.lease_ttl_seconds() + 1)
+        services.scheduler_instance_heartbeat(instance=standby)
+        now = NOW + timedelta(seconds=services.lease_ttl_seconds() + 1)
+        data = data_of(reader.get(URL))
+        assert data["running"] is False and data["state"] == "stopped"
+        assert data["active"] is None
+        assert data["standby"] == [role_of(standby, "standby", now)]
+        # The heartbeat-only rule would have said running: the latest heartbeat is fresh.
+        assert selectors.scheduler_status().running is True
+        assert selectors.scheduler_down() is True
+        assert services.scheduler_lease_acquire(instance=standby)
+        data = data_of(reader.get(URL))
+        assert data["running"] is True and data["active"]["id"] == standby.pk
+        assert data["standby"] == []

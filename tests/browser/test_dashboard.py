@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium: login, cards, filters, heatmap, refresh, export, phone."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -46,6 +47,14 @@ def test_it_logs_in_and_shows_the_cards(page, login, browser_dataset):
     check(page.locator("#sm-chain-success")).to_have_text(str(chain["success"]))
     check(page.locator("#sm-chain-gateway-p95")).to_have_text(f"{chain['gateway_p95']:.0f} ms")
     check(page.locator("#sm-status")).to_contain_text("SCHEDULER STOPPED")
+    # No scheduler ever started: the default scheduler_down rule fires, loudly.
+    banner = page.locator("#sm-alerts")
+    check(banner).to_be_visible()
+    check(banner).to_have_class(re.compile(r"\bsm-alerts-critical\b"))
+    check(banner.locator("li[data-rule=scheduler_down]")).to_contain_text(
+        "no scheduler has ever started"
+    )
+    assert banner.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(198, 40, 40)"
     assert page.js_errors == []
 
 

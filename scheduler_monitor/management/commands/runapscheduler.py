@@ -10,9 +10,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         process = SchedulerProcess()
-        process.prepare()
+        # Before prepare(): a SIGTERM that arrives while preparing must stop cleanly too.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: process.stop())
+        process.prepare()
         if process.active:
             state = f"running {len(process.scheduler.get_jobs())} job(s)"
         else:
