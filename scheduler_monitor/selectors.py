@@ -252,6 +252,13 @@ def failure_heatmap(
         grid[category][index] += 1
         job_entry = per_job[category].setdefault(job_id, [job_name, 0])
         job_entry[1] += 1
+    return heatmap_from_grid(bucket=bucket, buckets=buckets, grid=grid, per_job=per_job)
+
+
+def heatmap_from_grid(
+    *, bucket: str, buckets: list[datetime], grid: dict, per_job: dict
+) -> FailureHeatmap:
+    """Rows sorted by category, each with its failing jobs, most failures first."""
     rows = [
         HeatmapRow(
             category=category,
@@ -875,26 +882,11 @@ def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> Fai
         grid[job.category][index[day]] += count
         entry = per_job[job.category].setdefault(job.job_id, [job.name, 0])
         entry[1] += count
-    rows = [
-        HeatmapRow(
-            category=category,
-            counts=counts,
-            total=sum(counts),
-            jobs=[
-                {"job_id": job_id, "job_name": name, "failures": n}
-                for job_id, (name, n) in sorted(
-                    per_job[category].items(), key=lambda item: (-item[1][1], item[0])
-                )
-            ],
-        )
-        for category, counts in sorted(grid.items())
-    ]
-    return FailureHeatmap(
+    return heatmap_from_grid(
         bucket="day",
         buckets=[datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list],
-        rows=rows,
-        max_count=max((max(r.counts) for r in rows), default=0),
-        alarm_threshold=conf.get("HEATMAP_ALARM_THRESHOLD"),
+        grid=grid,
+        per_job=per_job,
     )
 
 
