@@ -19,6 +19,42 @@ from scheduler_monitor import conf, histogram, selectors
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
 LABELS = ("job_id", "job_name", "owner", "category")
 
+# The idiomatic per-job gauges, in exposition order: (key, family name, help).
+JOB_GAUGES = (
+    (
+        "last_run_seconds",
+        "scheduler_job_last_run_timestamp_seconds",
+        "Start of the job's last run, Unix time.",
+    ),
+    (
+        "last_success_seconds",
+        "scheduler_job_last_success_timestamp_seconds",
+        "Start of the job's last successful run, Unix time.",
+    ),
+    (
+        "next_run_seconds",
+        "scheduler_job_next_run_timestamp_seconds",
+        "When the job runs next, Unix time (absent while paused or unscheduled).",
+    ),
+    ("running", "scheduler_job_running", "Runs of the job in progress now."),
+    ("paused", "scheduler_job_paused", "1 if the job is paused, else 0."),
+    (
+        "overdue",
+        "scheduler_job_overdue",
+        "1 if the job's next run time passed more than its grace ago, else 0.",
+    ),
+    (
+        "expected_interval",
+        "scheduler_job_expected_interval_seconds",
+        "Expected time between the job's runs, from its trigger (absent when unknown).",
+    ),
+    (
+        "stuck",
+        "scheduler_job_stuck_runs",
+        "Runs of the job still running past its maximum runtime.",
+    ),
+)
+
 # Per job id: (bounds and families, its snapshot row, the samples it added); see _add_jobs.
 _samples_cache: dict[str, tuple] = {}
 
@@ -94,42 +130,8 @@ class SchedulerCollector(Collector):
             "Duration of the job's finished runs in seconds.",
             labels=LABELS,
         )
-        families["last_run_seconds"] = GaugeMetricFamily(
-            "scheduler_job_last_run_timestamp_seconds",
-            "Start of the job's last run, Unix time.",
-            labels=LABELS,
-        )
-        families["last_success_seconds"] = GaugeMetricFamily(
-            "scheduler_job_last_success_timestamp_seconds",
-            "Start of the job's last successful run, Unix time.",
-            labels=LABELS,
-        )
-        families["next_run_seconds"] = GaugeMetricFamily(
-            "scheduler_job_next_run_timestamp_seconds",
-            "When the job runs next, Unix time (absent while paused or unscheduled).",
-            labels=LABELS,
-        )
-        families["running"] = GaugeMetricFamily(
-            "scheduler_job_running", "Runs of the job in progress now.", labels=LABELS
-        )
-        families["paused"] = GaugeMetricFamily(
-            "scheduler_job_paused", "1 if the job is paused, else 0.", labels=LABELS
-        )
-        families["overdue"] = GaugeMetricFamily(
-            "scheduler_job_overdue",
-            "1 if the job's next run time passed more than its grace ago, else 0.",
-            labels=LABELS,
-        )
-        families["expected_interval"] = GaugeMetricFamily(
-            "scheduler_job_expected_interval_seconds",
-            "Expected time between the job's runs, from its trigger (absent when unknown).",
-            labels=LABELS,
-        )
-        families["stuck"] = GaugeMetricFamily(
-            "scheduler_job_stuck_runs",
-            "Runs of the job still running past its maximum runtime.",
-            labels=LABELS,
-        )
+        for key, name, documentation in JOB_GAUGES:
+            families[key] = GaugeMetricFamily(name, documentation, labels=LABELS)
         families["up"] = GaugeMetricFamily(
             "scheduler_up",
             "1 if a scheduler runs jobs (the lease holder's heartbeat is fresh), else 0.",
