@@ -19,6 +19,8 @@ from scheduler_monitor.models import TIMED_STATUSES, JobDefinition, JobRun
 from scheduler_monitor.rolling import RollingWindow
 from scheduler_monitor.stats import Stats
 
+TIMED = frozenset(str(status) for status in TIMED_STATUSES)
+
 
 class SyncedWindow:
     """A RollingWindow plus the bookkeeping that keeps it in step with the database."""
@@ -67,7 +69,6 @@ class SyncedWindow:
 
     def _warm(self) -> None:
         started = timezone.now()
-        timed = JobRun.objects.filter(status__in=TIMED_STATUSES, duration_ms__isnull=False)
         # Ids and durations only: turning a million timestamps into datetimes was most of
         # the warm-up. The ids recorded within the overlap are read once, afterwards.
         taken = array("q")
@@ -80,10 +81,13 @@ class SyncedWindow:
                     continue
                 self.window.replace(job_id, (duration for _, duration in reversed(rows)))
                 taken.extend(run_id for run_id, _ in rows)
+        # Filtered on recorded_at alone and unordered, so the recorded_at index is the
+        # only one that fits: given the status filter or the model's ordering, SQLite walked
+        # the status or (started_at, id) index instead (1.4 s at a million runs).
         recent = dict(
-            timed.filter(recorded_at__gte=started - self._overlap()).values_list(
-                "id", "recorded_at"
-            )
+            JobRun.objects.filter(recorded_at__gte=started - self._overlap())
+            .order_by()
+            .values_list("id", "recorded_at")
         )
         # Only what the window holds counts as seen: a run recorded after its job's query
         # is left for the next top-up to add.
@@ -100,15 +104,15 @@ class SyncedWindow:
     def _top_up(self) -> None:
         started = timezone.now()
         since = self._watermark - self._overlap()
+        # Timed runs are picked in Python: a status filter in SQL lets SQLite prefer the
+        # status index over recorded_at and read most of the table.
         rows = (
-            JobRun.objects.filter(
-                recorded_at__gte=since, status__in=TIMED_STATUSES, duration_ms__isnull=False
-            )
+            JobRun.objects.filter(recorded_at__gte=since)
             .order_by("recorded_at", "id")
-            .values_list("id", "job__job_id", "duration_ms", "recorded_at")
+            .values_list("id", "job__job_id", "status", "duration_ms", "recorded_at")
         )
-        for run_id, job_id, duration_ms, recorded_at in rows.iterator(chunk_size=2000):
-            if run_id in self._seen:
+        for run_id, job_id, status, duration_ms, recorded_at in rows.iterator(chunk_size=2000):
+            if run_id in self._seen or status not in TIMED or duration_ms is None:
                 continue
             self._seen[run_id] = recorded_at
             self.window.add(job_id, duration_ms)
