@@ -85,3 +85,22 @@ def record_run(db):
         )
 
     return record
+
+
+@pytest.fixture(params=["none", "million runs", "million runs, taken before 0007"])
+def planner_statistics(request, db):
+    """Run a SQLite plan test without ANALYZE statistics and with a large table's.
+
+    The last set lacks the index migration 0007 added, as on a database analysed before it.
+    """
+    from django.db import connection
+
+    from tests.sqlite_plans import MILLION_RUN_STATISTICS, load_statistics
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's planner choice")
+    if request.param == "million runs":
+        load_statistics(MILLION_RUN_STATISTICS)
+    elif request.param == "million runs, taken before 0007":
+        load_statistics([row for row in MILLION_RUN_STATISTICS if "status" not in row[1]])
+    return request.param
