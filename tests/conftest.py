@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from scheduler_monitor.failure_counts import reset_failure_memo
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import FinishedRun, get_recorder, reset_recorder
 from scheduler_monitor.registry import load_declarations, registry
@@ -22,13 +23,15 @@ def declared_jobs():
 
 @pytest.fixture(autouse=True)
 def fresh_process_state(declared_jobs):
-    """Give each test a new window, recorder and registry, as a new process would have."""
+    """Give each test a new window, recorder, memo and registry, as a new process would."""
     saved = {spec.job_id: spec for spec in registry.all()}
     reset_window()
     reset_recorder()
+    reset_failure_memo()
     yield
     reset_window()
     reset_recorder()
+    reset_failure_memo()
     registry.clear()
     for spec in saved.values():
         registry.register(spec)

@@ -16,6 +16,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from scheduler_monitor import selectors
+from scheduler_monitor.failure_counts import reset_failure_memo
 from scheduler_monitor.models import TIMED_STATUSES, JobDefinition, JobRun
 from scheduler_monitor.recording import Recorder
 from scheduler_monitor.rolling import RollingWindow
@@ -168,6 +169,12 @@ def heatmap_and_trends() -> list[Figure]:
     floor_24h = median_time(lambda: JobRun.objects.filter(started_at__gte=since_24h).count())
     heat = median_time(lambda: selectors.failure_heatmap(hours=24))
     floor_30d = median_time(lambda: JobRun.objects.filter(started_at__gte=since_30d).count(), 3)
+
+    def first_trend():
+        reset_failure_memo()  # as in a new process: past days not yet memoised
+        selectors.failure_heatmap(hours=720, bucket="day")
+
+    cold = median_time(first_trend, 3)
     trend = median_time(lambda: selectors.failure_heatmap(hours=720, bucket="day"), 3)
     return [
         Figure(
@@ -180,13 +187,24 @@ def heatmap_and_trends() -> list[Figure]:
             met=heat < 0.05,
         ),
         Figure(
-            name=f"5b. failures 30 days daily ({connection.vendor})",
+            name=f"5b. failures 30 days daily, first call ({connection.vendor})",
+            value=cold * 1000,
+            unit="ms",
+            baseline=floor_30d * 1000,
+            baseline_name="COUNT(*) of the same 30 days",
+            target="< 200 ms",
+            met=cold < 0.2,
+            note="past days counted",
+        ),
+        Figure(
+            name=f"5b. failures 30 days daily, again ({connection.vendor})",
             value=trend * 1000,
             unit="ms",
             baseline=floor_30d * 1000,
             baseline_name="COUNT(*) of the same 30 days",
             target="< 200 ms",
             met=trend < 0.2,
+            note="past days memoised",
         ),
     ]
 

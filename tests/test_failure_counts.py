@@ -1,0 +1,104 @@
+"""Failures per job and bucket; past days memoised and recounted when they change."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from scheduler_monitor.failure_counts import failures_per_job_and_day
+from scheduler_monitor.models import JobRun, RunStatus
+
+NOW = datetime(2026, 6, 30, 15, 20, tzinfo=UTC)
+FAILED = (RunStatus.FAILURE, RunStatus.ABANDONED)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def day_starts(days: int, now: datetime = NOW) -> list[datetime]:
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return [today - timedelta(days=i) for i in range(days - 1, -1, -1)]
+
+
+def recount(starts: list[datetime]) -> dict[int, list[int]]:
+    """The reference: every failed run read and put in its day by hand."""
+    counts: dict[int, list[int]] = {}
+    end = starts[-1] + timedelta(days=1)
+    for job_pk, status, started_at in JobRun.objects.values_list("job_id", "status", "started_at"):
+        if status in FAILED and starts[0] <= started_at < end:
+            day = (started_at - starts[0]) // timedelta(days=1)
+            counts.setdefault(job_pk, [0] * len(starts))[day] += 1
+    return counts
+
+
+@pytest.fixture
+def history(make_job):
+    """Three jobs with random successes and failures over 32 days."""
+    rng = random.Random(30)
+    jobs = [make_job(f"j{i}") for i in range(3)]
+    runs = []
+    for _ in range(400):
+        started = NOW - timedelta(seconds=rng.uniform(0, 32 * 86400))
+        status = rng.choice([RunStatus.SUCCESS, RunStatus.SUCCESS, *FAILED])
+        runs.append(JobRun(job=rng.choice(jobs), status=status, started_at=started))
+    JobRun.objects.bulk_create(runs)
+    return jobs
+
+
+def test_it_counts_each_failure_in_its_day(history):
+    starts = day_starts(30)
+    assert failures_per_job_and_day(starts) == recount(starts)
+
+
+def test_a_second_call_counts_only_today_and_checks_the_past(history, django_assert_num_queries):
+    starts = day_starts(30)
+    first = failures_per_job_and_day(starts)
+    with django_assert_num_queries(2):  # the past days' signature, today's counts
+        assert failures_per_job_and_day(starts) == first
+
+
+def test_a_failure_recorded_today_is_counted_at_once(history, django_assert_num_queries):
+    starts = day_starts(30)
+    failures_per_job_and_day(starts)
+    JobRun.objects.create(job=history[0], status=RunStatus.FAILURE, started_at=NOW)
+    expected = recount(starts)
+    with django_assert_num_queries(2):
+        assert failures_per_job_and_day(starts) == expected
+
+
+def test_a_past_run_that_ends_in_failure_later_is_counted(history):
+    starts = day_starts(30)
+    yesterday = NOW - timedelta(days=1)
+    run = JobRun.objects.create(job=history[1], status=RunStatus.RUNNING, started_at=yesterday)
+    before = failures_per_job_and_day(starts)
+    JobRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILURE, finished_at=NOW)
+    after = failures_per_job_and_day(starts)
+    assert after == recount(starts)
+    assert after[history[1].pk][-2] == before[history[1].pk][-2] + 1
+
+
+def test_a_deleted_past_failure_is_no_longer_counted(history):
+    starts = day_starts(30)
+    failures_per_job_and_day(starts)
+    oldest = (
+        JobRun.objects.filter(status__in=FAILED, started_at__gte=starts[0])
+        .order_by("started_at")
+        .first()
+    )
+    oldest.delete()
+    assert failures_per_job_and_day(starts) == recount(starts)
+
+
+def test_the_next_day_moves_the_memoised_days_on(history, frozen):
+    failures_per_job_and_day(day_starts(30))
+    frozen.shift(timedelta(days=1))
+    tomorrow = day_starts(30, NOW + timedelta(days=1))
+    assert failures_per_job_and_day(tomorrow) == recount(tomorrow)
+
+
+def test_one_day_is_today_alone(history):
+    assert failures_per_job_and_day(day_starts(1)) == recount(day_starts(1))
