@@ -115,6 +115,7 @@ def live_context(request: HttpRequest) -> dict:
     now = timezone.now()
     next_runs = selectors.job_next_run_times()
     stuck = selectors.stuck_runs_by_job(now=now)
+    metrics = selectors.job_metrics()
     rows = [
         JobRow(
             metrics=m,
@@ -125,11 +126,11 @@ def live_context(request: HttpRequest) -> dict:
             ),
             stuck_runs=len(stuck.get(m.job.job_id, ())),
         )
-        for m in selectors.job_metrics()
+        for m in metrics
     ]
     overview = selectors.scheduler_overview(now=now)
     return {
-        "alerts": selectors.alerts_report(now=now),
+        "alerts": selectors.alerts_report(now=now, jobs=[m.job for m in metrics]),
         "summary": selectors.dashboard_summary(now=now),
         "status": overview.status,
         "scheduler_running": overview.running,

@@ -1160,11 +1160,19 @@ def alerts_status(alerts: list[Alert]) -> str:
     return "ok"
 
 
-def firing_alerts(*, now: datetime | None = None, rules: list[dict] | None = None) -> list[Alert]:
-    """Evaluate every alert rule; return the firing ones, critical first, then by rule."""
+def firing_alerts(
+    *,
+    now: datetime | None = None,
+    rules: list[dict] | None = None,
+    jobs: list[JobDefinition] | None = None,
+) -> list[Alert]:
+    """Evaluate every alert rule; return the firing ones, critical first, then by rule.
+
+    ``jobs``: the jobs of ``job_list()`` when the caller has them already.
+    """
     now = now or timezone.now()
     rules = conf.alert_rules(rules)
-    jobs = list(job_list())
+    jobs = list(job_list()) if jobs is None else jobs
     alerts: list[Alert] = []
     for rule in rules:
         scoped = _rule_jobs(rule, jobs)
@@ -1444,7 +1452,9 @@ class AlertsReport:
         }
 
 
-def alerts_report(*, now: datetime | None = None) -> AlertsReport:
-    """Evaluate the configured alert rules now."""
+def alerts_report(
+    *, now: datetime | None = None, jobs: list[JobDefinition] | None = None
+) -> AlertsReport:
+    """Evaluate the configured alert rules now (over ``jobs`` when already loaded)."""
     now = now or timezone.now()
-    return AlertsReport(alerts=firing_alerts(now=now), evaluated_at=now)
+    return AlertsReport(alerts=firing_alerts(now=now, jobs=jobs), evaluated_at=now)
