@@ -10,9 +10,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
 from scheduler_monitor import selectors
-from scheduler_monitor.dashboard import JobRow
+from scheduler_monitor.dashboard import JobRow, heatmap_view
 from scheduler_monitor.dashboard_html import (
     epoch,
+    heatmap_groups,
     job_rows,
     job_url_maker,
     status_label_maker,
@@ -22,6 +23,7 @@ from scheduler_monitor.stats import EMPTY_STATS, Stats
 from tests.dashboard.html import parse
 
 URL = "/scheduler-monitoring"
+HOUR = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 EVIL_ID = 'evil "id" <x>&\''
 EVIL_NAME = "<script>alert(1)</script>"
 EVIL_OWNER = 'O\'Brien & "Co"'
@@ -218,3 +220,79 @@ def test_it_labels_statuses_as_the_model_does(language):
             assert (
                 label(job(last_status=status)) == job(last_status=status).get_last_status_display()
             )
+
+
+# --- the heatmap ----------------------------------------------------------------------------
+
+
+def heatmap(bucket="hour", threshold=2):
+    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
+    rows = [
+        selectors.HeatmapRow(
+            category="Billing",
+            counts=[0, 3],
+            total=3,
+            jobs=[{"job_id": "beta job", "job_name": "Beta", "failures": 3}],
+        ),
+        selectors.HeatmapRow(category="", counts=[1, 0], total=1, jobs=[]),
+    ]
+    return heatmap_view(
+        selectors.FailureHeatmap(
+            bucket=bucket,
+            buckets=[HOUR, HOUR + step],
+            rows=rows,
+            max_count=3,
+            alarm_threshold=threshold,
+        )
+    )
+
+
+def groups_of(heatmap_dict):
+    return {
+        g.attrs["data-category"]: g
+        for g in parse(heatmap_groups(heatmap_dict)).find_all("tbody", class_="sm-heat-group")
+    }
+
+
+def test_it_colours_and_titles_each_heatmap_cell():
+    """Colour step, alarm class, count, UTC start and a title naming category, hour, count."""
+    billing = groups_of(heatmap())["Billing"]
+    empty, alarm = billing.find_all("td", class_="sm-heat")
+    assert alarm.attrs["class"] == "sm-heat sm-heat-l3 sm-heat-alarm"
+    assert (alarm.attrs["data-count"], alarm.text) == ("3", "3")
+    assert alarm.attrs["data-start"] == "2026-06-15T11:00:00+00:00"
+    assert alarm.attrs["title"] == "Billing · 2026-06-15 11:00–12:00 UTC: 3 failures (alarm)"
+    assert empty.attrs["class"] == "sm-heat sm-heat-l0"
+    assert (empty.attrs["data-count"], empty.text) == ("0", "")
+    assert empty.attrs["title"] == "Billing · 2026-06-15 10:00–11:00 UTC: 0 failures"
+    (total,) = billing.find_all("td", class_="sm-heat-total")
+    assert (total.attrs["data-total"], total.text) == ("3", "3")
+    (link,) = billing.find_all("a", class_="sm-heat-job")
+    assert link.attrs["href"] == reverse("scheduler_monitor_job", args=["beta job"])
+    assert (link.attrs["data-failures"], link.text) == ("3", "beta job × 3")
+    assert billing.find_all("td", colspan="4")
+
+
+def test_it_names_the_empty_category_and_says_when_nothing_failed():
+    """No category reads "(none)"; a category without failed jobs says so."""
+    none = groups_of(heatmap())[""]
+    assert none.find_all("th")[0].text == "(none)"
+    one = none.find_all("td", class_="sm-heat")[0]
+    assert one.attrs["title"] == " · 2026-06-15 10:00–11:00 UTC: 1 failure"
+    assert none.find_all("span", class_="sm-muted")[0].text == "no failures"
+
+
+def test_it_titles_daily_cells_with_the_day_only():
+    """Daily buckets: the start without an end time."""
+    cells = groups_of(heatmap(bucket="day"))["Billing"].find_all("td", class_="sm-heat")
+    assert cells[1].attrs["title"] == "Billing · 2026-06-16 10:00 UTC: 3 failures (alarm)"
+
+
+def test_it_translates_the_heatmap_cells():
+    """In Simplified Chinese: the failures count, the alarm mark and the empty words."""
+    with translation.override("zh-hans"):
+        groups = groups_of(heatmap())
+    alarm = groups["Billing"].find_all("td", class_="sm-heat")[1]
+    assert alarm.attrs["title"] == "Billing · 2026-06-15 11:00–12:00 UTC: 3 次失败 (告警)"
+    assert groups[""].find_all("th")[0].text == "（无）"
+    assert groups[""].find_all("span", class_="sm-muted")[0].text == "无失败"

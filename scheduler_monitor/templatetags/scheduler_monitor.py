@@ -74,3 +74,11 @@ def job_table_rows(rows):
     from scheduler_monitor.dashboard_html import job_rows
 
     return job_rows(rows)
+
+
+@register.simple_tag
+def heatmap_body(heatmap):
+    """The heatmap's category groups and cells, built in Python like the job table's rows."""
+    from scheduler_monitor.dashboard_html import heatmap_groups
+
+    return heatmap_groups(heatmap)
