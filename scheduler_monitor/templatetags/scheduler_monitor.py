@@ -65,3 +65,20 @@ def utc(value: datetime | None, fmt: str = "Y-m-d H:i") -> str:
     if value is None:
         return ""
     return dateformat.format(value.astimezone(UTC), fmt)
+
+
+@register.simple_tag
+def job_table_rows(rows):
+    """The job table's rows, built in Python (1,000 rows through the engine took ~450 ms)."""
+    # Imported here: dashboard_html builds on the filters above.
+    from scheduler_monitor.dashboard_html import job_rows
+
+    return job_rows(rows)
+
+
+@register.simple_tag
+def heatmap_body(heatmap):
+    """The heatmap's category groups and cells, built in Python like the job table's rows."""
+    from scheduler_monitor.dashboard_html import heatmap_groups
+
+    return heatmap_groups(heatmap)
