@@ -19,7 +19,7 @@ MILLION_RUN_STATISTICS = [
         "sqlite_autoindex_scheduler_monitor_jobdefinition_1",
         "1000 1",
     ),
-    ("scheduler_monitor_jobrun", "sm_run_status_started_job", "1000000 500000 1 1"),
+    ("scheduler_monitor_jobrun", "sm_run_status_started_job", "1000000 500000 1 1 1"),
     ("scheduler_monitor_jobrun", "sm_run_started_id", "1000000 1 1"),
     ("scheduler_monitor_jobrun", "scheduler_monitor_jobrun_job_id_6a666d27", "1000000 1000"),
     ("scheduler_monitor_jobrun", "sm_run_recorded", "1000000 1"),

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="jobrun",
             index=models.Index(
-                fields=["status", "started_at", "job"], name="sm_run_status_started_job"
+                fields=["status", "started_at", "job", "id"], name="sm_run_status_started_job"
             ),
         ),
         migrations.RemoveIndex(
