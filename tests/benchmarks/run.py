@@ -84,6 +84,7 @@ def main(argv=None) -> int:
         peer = dataset.build_peer(runs=args.runs)
         print(f"built peer data set: {peer:,} executions in {time.perf_counter() - t0:.1f}s")
 
+    dataset.schedule_ahead()
     print(
         f"# {connection.vendor} | Python {platform.python_version()} | {platform.machine()} "
         f"| {os.cpu_count()} CPUs | {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
