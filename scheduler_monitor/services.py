@@ -30,7 +30,7 @@ from scheduler_monitor.models import (
     TriggerStatus,
 )
 from scheduler_monitor.registry import JobSpec
-from scheduler_monitor.selectors import job_is_busy, paused_jobs_still_scheduled
+from scheduler_monitor.selectors import EPOCH, job_is_busy, paused_jobs_still_scheduled
 from scheduler_monitor.stats import percentile
 
 logger = logging.getLogger(__name__)
@@ -285,7 +285,6 @@ def jobs_batch(
 
 UNSTARTED_STATUSES = (RunStatus.MISSED, RunStatus.SKIPPED)
 FINISHED_STATUSES = tuple(s for s in RunStatus.values if s != RunStatus.RUNNING)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def utc_day_start(moment: datetime) -> datetime:

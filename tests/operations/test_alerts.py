@@ -64,11 +64,27 @@ def test_it_fires_on_a_failure_ratio_above_the_threshold(make_job, runs):
 @pytest.mark.django_db
 def test_it_fires_on_n_consecutive_failures(make_job, runs):
     """Last three failed (abandoned counts) fires; a success in between or last does not."""
-    streak, recovered, broken = make_job(), make_job(), make_job()
+    streak, recovered, broken, never = make_job(), make_job(), make_job(), make_job()
     runs(streak, [S, F, A, F])
     runs(recovered, [F, F, F, S])
     runs(broken, [F, S, F, F])
-    assert fired({"kind": "consecutive_failures", "count": 3}) == {("r", streak.job_id)}
+    runs(never, [F, F, F])  # never succeeded: every run counts
+    assert fired({"kind": "consecutive_failures", "count": 3}) == {
+        ("r", streak.job_id),
+        ("r", never.job_id),
+    }
+    assert fired({"kind": "consecutive_failures", "count": 4}) == set()
+
+
+@pytest.mark.parametrize("failing", [2, 20])
+def test_a_failing_streak_costs_the_same_queries_for_any_number_of_failing_jobs(
+    failing, make_job, runs, django_assert_num_queries
+):
+    for _ in range(failing):
+        runs(make_job(), [S, F, F])
+    rule = {"name": "r", "severity": "warning", "kind": "consecutive_failures", "count": 2}
+    with django_assert_num_queries(2):  # the jobs, then every failing job's streak
+        assert len(firing_alerts(rules=[rule])) == failing
 
 
 def test_a_failing_streak_skips_running_missed_and_skipped_runs(make_job, runs):
@@ -80,16 +96,18 @@ def test_a_failing_streak_skips_running_missed_and_skipped_runs(make_job, runs):
 
 
 def test_a_failing_streak_is_read_through_the_job_index(make_job, runs, planner_statistics):
-    # With statistics gathered before the (status, started_at, job) index existed,
+    # With statistics gathered before the (status, started_at, job, id) index existed,
     # SQLite read every failed run of the table through it instead: 50 ms per job.
     job = make_job()
-    runs(job, [F, F])
+    runs(job, [S, F, F])
     with CaptureQueriesContext(connection) as queries:
-        fired({"kind": "consecutive_failures", "count": 2})
-    [streak_sql] = [q["sql"] for q in queries if "LIMIT 2" in q["sql"]]
-    assert query_plan(streak_sql).startswith(
-        "SEARCH scheduler_monitor_jobrun USING INDEX sm_run_job_started (job_id=?)"
-    ), query_plan(streak_sql)
+        assert fired({"kind": "consecutive_failures", "count": 2}) == {("r", job.job_id)}
+    [streak_sql] = [q["sql"] for q in queries if "COALESCE((SELECT" in q["sql"]]
+    steps = query_plan(streak_sql).split(" | ")
+    # The runs (subqueries U0, V0): the job's latest success, its failures since then.
+    run_reads = [step for step in steps if step.startswith(("SEARCH U0", "SEARCH V0"))]
+    assert len(run_reads) == 2, steps
+    assert all("USING INDEX sm_run_job_started (job_id=?" in step for step in run_reads), steps
 
 
 @pytest.mark.django_db
