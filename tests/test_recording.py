@@ -6,6 +6,7 @@ import time
 import pytest
 from django.db import OperationalError, connection
 
+from scheduler_monitor import recording
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, RunTrigger
 from scheduler_monitor.recording import (
     FinishedRun,
@@ -288,3 +289,39 @@ def test_it_finishes_and_counts_a_run_in_one_statement_on_postgresql(make_job):
     assert job.success_count == 2
     assert job.duration_buckets == expected
     assert JobRun.objects.get(pk=running).status == RunStatus.ABANDONED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_back_to_back_runs_reuse_the_connection_and_an_idle_thread_checks_it(monkeypatch):
+    """Checking the connection costs a round trip; it is done after a pause, not per run."""
+    JobDefinition.objects.create(job_id="busy", name="Busy")
+    clock = [1000.0]
+    checks = []
+    monkeypatch.setattr(recording, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(recording, "close_old_connections", lambda: checks.append(clock[0]))
+    monkeypatch.setattr(recording, "_thread_state", threading.local())
+    recorder = get_recorder()
+    recorder.execute("busy", lambda: None)  # the thread's first run: checked
+    clock[0] += 0.5
+    recorder.execute("busy", lambda: None)  # half a second later: reused as it is
+    clock[0] += recording.CONNECTION_RECHECK_AFTER_SECONDS + 0.1
+    recorder.execute("busy", lambda: None)  # after a pause: checked again
+    assert checks == [1000.0, 1000.0 + 0.5 + recording.CONNECTION_RECHECK_AFTER_SECONDS + 0.1]
+    assert JobRun.objects.filter(status=RunStatus.SUCCESS).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_had_an_error_is_checked_before_the_next_run(monkeypatch):
+    JobDefinition.objects.create(job_id="shaky", name="Shaky")
+    checks = []
+    monkeypatch.setattr(recording, "monotonic", lambda: 1000.0)
+    monkeypatch.setattr(recording, "close_old_connections", lambda: checks.append(True))
+    monkeypatch.setattr(recording, "_thread_state", threading.local())
+    recorder = get_recorder()
+    recorder.execute("shaky", lambda: None)
+    connection.errors_occurred = True
+    try:
+        recorder.execute("shaky", lambda: None)
+    finally:
+        connection.errors_occurred = False
+    assert checks == [True, True]
