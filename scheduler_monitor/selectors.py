@@ -228,17 +228,22 @@ def failure_heatmap(
         current = current.replace(hour=0)
     count = hours if bucket == "hour" else max(1, -(-hours // 24))
     buckets = [current - step * i for i in range(count - 1, -1, -1)]
-    jobs = {
-        pk: (category, job_id, name)
-        for pk, category, job_id, name in job_list()
-        .order_by()
-        .values_list("pk", "category", "job_id", "name")
-    }
+    jobs = heatmap_jobs()
     if bucket == "day":
         per_bucket = failures_per_job_and_day(buckets)
     else:
         per_bucket = failures_per_job_and_bucket([*buckets, buckets[-1] + step])
     return heatmap_from_counts(bucket=bucket, buckets=buckets, jobs=jobs, counts=per_bucket)
+
+
+def heatmap_jobs() -> dict[int, tuple[str, str, str]]:
+    """The declared jobs a heatmap shows: pk -> (category, job_id, name)."""
+    return {
+        pk: (category, job_id, name)
+        for pk, category, job_id, name in job_list()
+        .order_by()
+        .values_list("pk", "category", "job_id", "name")
+    }
 
 
 def heatmap_from_counts(
@@ -864,12 +869,7 @@ def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> Fai
     now = now or timezone.now()
     day_list = _trend_days(days, now)
     buckets = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list]
-    jobs = {
-        pk: (category, job_id, name)
-        for pk, category, job_id, name in job_list()
-        .order_by()
-        .values_list("pk", "category", "job_id", "name")
-    }
+    jobs = heatmap_jobs()
     rolled_up = {
         (job_pk, day): failures
         for job_pk, day, failures in JobRunDailyRollup.objects.filter(day__gte=day_list[0])
