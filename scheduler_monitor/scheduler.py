@@ -87,7 +87,6 @@ class SchedulerProcess:
         self.active = False  # holds the lease and runs jobs (else standby)
         self._specs = []
         self._stop = threading.Event()
-        self._shutdown_requested = False
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
 
@@ -167,14 +166,16 @@ class SchedulerProcess:
             self._finish()
 
     def stop(self) -> None:
-        """Ask the scheduler to stop (safe from a signal handler)."""
+        """Ask the scheduler to stop; the maintenance thread shuts it down.
+
+        Safe from a signal handler. The handler runs in the main thread, possibly inside
+        the scheduler's own loop: shutting down there closed that thread's connection
+        (DjangoJobStore.shutdown) under the loop's feet, which then failed on it.
+        """
         if self._stop.is_set():
             return
         self._stop.set()
         logger.info("Scheduler stopping: no new runs will start")
-        if self.scheduler.running:
-            self._shutdown_requested = True
-            self.scheduler.shutdown(wait=False)
 
     def _finish(self) -> None:
         self._stop.set()
@@ -244,12 +245,10 @@ class SchedulerProcess:
                 close_old_connections()
             except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
                 logger.exception("Maintenance step failed")
-        self._shut_down_late_start()
+        self._shut_down_scheduler()
 
-    def _shut_down_late_start(self) -> None:
-        """Stop a scheduler whose start() raced with stop(): it was not running when asked."""
-        if self._shutdown_requested:
-            return
+    def _shut_down_scheduler(self) -> None:
+        """Shut the scheduler down once stop() was asked, waiting for a start() in progress."""
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             if self.scheduler.running:

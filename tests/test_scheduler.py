@@ -5,13 +5,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from django.db import connection
 from django.utils import timezone
+from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
-from scheduler_monitor.registry import registry
+from scheduler_monitor.registry import JobSpec, registry
 from scheduler_monitor.scheduler import SchedulerProcess
 from tests.subprocesses import wait_for
+
+
+def quick():
+    """Return at once (a job for the tests)."""
 
 
 def test_a_missed_run_event_is_recorded_with_its_scheduled_time(make_job):
@@ -69,3 +75,52 @@ def test_it_prunes_django_apschedulers_own_execution_log(db, settings):
     remaining = set(DjangoJobExecution.objects.values_list("pk", flat=True))
     assert remaining == {fresh.pk}
     assert old.pk not in remaining
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_asked_inside_the_scheduler_loop_lets_the_loop_finish_its_step(
+    settings, monkeypatch
+):
+    """SIGTERM's handler runs in the main thread, maybe inside the job store's update."""
+    settings.SCHEDULER_MONITOR = {"JOB_MODULES": [], "SHUTDOWN_TIMEOUT": 5}
+    registry.clear()  # one quick job: nothing still running after the test
+    registry.register(JobSpec("quick", "Quick", quick, interval_seconds=1))
+    process = SchedulerProcess()
+    save, update_job = DjangoJob.save, DjangoJobStore.update_job
+    updating, interrupted = threading.local(), []
+
+    def update_job_marked(store, job):
+        updating.job = job.id
+        try:
+            return update_job(store, job)
+        finally:
+            updating.job = None
+
+    def save_after_a_signal(job, *args, **kwargs):
+        # As a signal handler would: stop() inside update_job's transaction, where the
+        # scheduler loop holds the job store. Shutting down there closed the connection
+        # that transaction was still using.
+        if not interrupted and getattr(updating, "job", None) and connection.in_atomic_block:
+            interrupted.append(job.id)
+            process.stop()
+        return save(job, *args, **kwargs)
+
+    monkeypatch.setattr(DjangoJobStore, "update_job", update_job_marked)
+    monkeypatch.setattr(DjangoJob, "save", save_after_a_signal)
+    errors = []
+
+    def run():
+        try:
+            process.run()
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            errors.append(exc)
+
+    process.prepare()
+    runner = threading.Thread(target=run)
+    runner.start()
+    runner.join(30)
+    assert not runner.is_alive()
+    assert interrupted, "the scheduler loop never updated a job"
+    assert errors == []
+    process.instance.refresh_from_db()
+    assert process.instance.stopped_at is not None
