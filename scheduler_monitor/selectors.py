@@ -1,8 +1,10 @@
 """Read-side queries: every aggregate shown by the API, pages, commands and Prometheus."""
 
 import collections
+import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -978,15 +980,22 @@ def overdue_jobs(
 
 
 def scheduler_down(*, now: datetime | None = None) -> bool:
-    """True when no scheduler runs jobs: the lease holder's heartbeat is stale or none holds it.
+    """True when no scheduler runs jobs (the rule of ``scheduler_runs_jobs``)."""
+    return not scheduler_runs_jobs(
+        scheduler_roles(now=now), lambda: scheduler_status(now=now).running
+    )
+
+
+def scheduler_runs_jobs(roles: "SchedulerRoles", heartbeat_running: Callable[[], bool]) -> bool:
+    """Whether a scheduler runs jobs: a live instance holds the lease.
 
     Without a lease row (no scheduler started since leases exist) the latest heartbeat
-    decides, as in ``scheduler_status``.
+    decides, as in ``scheduler_status``; ``heartbeat_running`` is called only then, so
+    the status is not read when the lease answers.
     """
-    roles = scheduler_roles(now=now)
     if roles.lease is None:
-        return not scheduler_status(now=now).running
-    return roles.active is None
+        return heartbeat_running()
+    return roles.active is not None
 
 
 @dataclass(frozen=True)
@@ -1384,9 +1393,10 @@ def _stuck_alerts(rule, jobs, now) -> list[Alert]:
 
 
 def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
-    if not scheduler_down(now=now):
+    read_status = functools.cache(lambda: scheduler_status(now=now))  # read once at most
+    if scheduler_runs_jobs(scheduler_roles(now=now), lambda: read_status().running):
         return []
-    status = scheduler_status(now=now)
+    status = read_status()
     if status.running:
         message = "no live scheduler holds the lease; a standby takes it over when it expires"
     elif status.instance is None:
@@ -1430,10 +1440,8 @@ class SchedulerOverview:
 
     @property
     def running(self) -> bool:
-        """The lease-aware rule of ``scheduler_down``, on figures already read."""
-        if self.roles.lease is None:
-            return self.status.running
-        return self.roles.active is not None
+        """``scheduler_runs_jobs`` on the figures already read."""
+        return scheduler_runs_jobs(self.roles, lambda: self.status.running)
 
 
 def scheduler_overview(*, now: datetime | None = None) -> SchedulerOverview:
