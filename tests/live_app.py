@@ -59,6 +59,30 @@ def wait_until(predicate, *, timeout: float, what: str, interval: float = 0.2):
 
 
 @contextlib.contextmanager
+def served(process: subprocess.Popen, *, what: str, ready_url: str, read_log, ready=(200, 401)):
+    """Wait until ``ready_url`` answers one of ``ready``; stop ``process`` (and wait) after.
+
+    A process that exits meanwhile fails the test with the end of ``read_log()``.
+    """
+    try:
+
+        def is_ready():
+            if process.poll() is not None:
+                raise AssertionError(f"{what} exited: {read_log()[-3000:]}")
+            return http_get(ready_url, timeout=2)[0] in ready
+
+        wait_until(is_ready, timeout=30, what=f"{what} to answer {ready_url}")
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
 def gunicorn_app(*, workers: int = 1, env: dict | None = None, extra_args=()):
     """Run gunicorn on a free port; yield its base URL; stop it (and wait) afterwards."""
     gunicorn = require_binary("gunicorn")
@@ -89,22 +113,14 @@ def gunicorn_app(*, workers: int = 1, env: dict | None = None, extra_args=()):
         stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
+
+    def read_log() -> str:
+        log.seek(0)
+        return log.read().decode()
+
     try:
-
-        def ready():
-            if process.poll() is not None:
-                log.seek(0)
-                raise AssertionError(f"gunicorn exited: {log.read().decode()[-3000:]}")
-            return http_get(f"{base}/metrics", timeout=2)[0] in (200, 401)
-
-        wait_until(ready, timeout=30, what="gunicorn to serve /metrics")
-        yield base
+        with served(process, what="gunicorn", ready_url=f"{base}/metrics", read_log=read_log):
+            yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         log.close()
         connection.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from tests.external import require_binary
-from tests.live_app import free_port, http_get, wait_until
+from tests.live_app import free_port, served, wait_until
 
 DEPLOY = Path(__file__).resolve().parent.parent.parent / "deploy"
 
@@ -95,22 +95,11 @@ def prometheus_server(config: dict):
                 cwd=tmp,
             )
             base = f"http://127.0.0.1:{port}"
-            try:
-
-                def ready():
-                    if process.poll() is not None:
-                        raise AssertionError(
-                            "prometheus exited: "
-                            + (Path(tmp) / "prometheus.log").read_text()[-3000:]
-                        )
-                    return http_get(f"{base}/-/ready", timeout=2)[0] == 200
-
-                wait_until(ready, timeout=30, what="prometheus to be ready")
+            with served(
+                process,
+                what="prometheus",
+                ready_url=f"{base}/-/ready",
+                read_log=(Path(tmp) / "prometheus.log").read_text,
+                ready=(200,),
+            ):
                 yield Prometheus(base)
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
