@@ -4,7 +4,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from scheduler_monitor import selectors, services
-from scheduler_monitor.models import JobDefinition, JobRun, SchedulerInstance, TriggerRequest
+from scheduler_monitor.audit import request_actor
+from scheduler_monitor.models import (
+    AuditEntry,
+    JobDefinition,
+    JobRun,
+    SchedulerInstance,
+    TriggerRequest,
+)
 
 BADGE_COLOURS = {
     "success": ("#d7f2dd", "#135c27"),
@@ -30,7 +37,7 @@ def _run_action(modeladmin, request, queryset, service, done_message: str) -> No
     done = 0
     for job in queryset:
         try:
-            service(job, request.user.get_username())
+            service(job, request_actor(request))
         except (services.JobNotFound, services.JobBusy) as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
         else:
@@ -39,16 +46,16 @@ def _run_action(modeladmin, request, queryset, service, done_message: str) -> No
         modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
 
 
-def _trigger(job, username):
-    return services.job_trigger(job_id=job.job_id, requested_by=username)
+def _trigger(job, actor):
+    return services.job_trigger(job_id=job.job_id, requested_by=actor.username, actor=actor)
 
 
-def _pause(job, username):
-    return services.job_pause(job_id=job.job_id)
+def _pause(job, actor):
+    return services.job_pause(job_id=job.job_id, actor=actor)
 
 
-def _resume(job, username):
-    return services.job_resume(job_id=job.job_id)
+def _resume(job, actor):
+    return services.job_resume(job_id=job.job_id, actor=actor)
 
 
 @admin.register(JobDefinition)
@@ -142,3 +149,23 @@ class TriggerRequestAdmin(admin.ModelAdmin):
     list_display = ["job", "status", "requested_at", "requested_by", "run"]
     list_filter = ["status"]
     list_select_related = ["job", "run"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: entries are added by the actions themselves and never edited or deleted."""
+
+    list_display = ["at", "username", "auth", "address", "action", "job", "target"]
+    list_filter = ["action", "auth", ("at", admin.DateFieldListFilter)]
+    search_fields = ["username", "job__job_id", "target", "address"]
+    list_select_related = ["job"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

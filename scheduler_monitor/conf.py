@@ -37,6 +37,10 @@ STUCK_MIN_SECONDS              60                             ... but at least t
 STUCK_DEFAULT_SECONDS          3600                           max runtime of a job without a p95
 ALERT_RULES                    DEFAULT_ALERT_RULES (below)    rules ``check_scheduler_alerts``
                                                               and ``firing_alerts()`` evaluate
+AUDIT_TRUSTED_PROXIES          0                              reverse proxies whose
+                                                              X-Forwarded-For the audit trusts
+DEFAULT_TIMEOUT_SECONDS        None                           run time limit of jobs without one
+PROCESS_KILL_GRACE_SECONDS     5                              SIGTERM to SIGKILL, timed-out child
 =============================  =============================  ===================================
 
 Alert rules: a list of dicts, each with a unique ``name``, a ``kind``, a ``severity``
@@ -87,6 +91,9 @@ DEFAULTS: dict[str, Any] = {
     "STUCK_MIN_SECONDS": 60,
     "STUCK_DEFAULT_SECONDS": 3600,
     "ALERT_RULES": None,  # None: DEFAULT_ALERT_RULES
+    "AUDIT_TRUSTED_PROXIES": 0,
+    "DEFAULT_TIMEOUT_SECONDS": None,
+    "PROCESS_KILL_GRACE_SECONDS": 5,
 }
 
 DEFAULT_ALERT_RULES = [
@@ -140,6 +147,7 @@ NON_NEGATIVE_NUMBERS = {
     "AUTO_REFRESH_SECONDS",
     "OVERDUE_GRACE_MIN_SECONDS",
     "STUCK_MIN_SECONDS",
+    "AUDIT_TRUSTED_PROXIES",
 }
 BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN"}
 
@@ -181,6 +189,14 @@ def validate() -> None:
             _fail(key, "must be a number >= 0", value)
         if key in BOOLEANS and not isinstance(value, bool):
             _fail(key, "must be True or False", value)
+    if not _positive_int(values.get("AUDIT_TRUSTED_PROXIES", 1) or 1):
+        _fail("AUDIT_TRUSTED_PROXIES", "must be an integer >= 0", values["AUDIT_TRUSTED_PROXIES"])
+    timeout = values.get("DEFAULT_TIMEOUT_SECONDS")
+    if timeout is not None and not (_is_number(timeout) and timeout > 0):
+        _fail("DEFAULT_TIMEOUT_SECONDS", "must be None or a positive number", timeout)
+    grace = values.get("PROCESS_KILL_GRACE_SECONDS", 5)
+    if not (_is_number(grace) and grace >= 0):
+        _fail("PROCESS_KILL_GRACE_SECONDS", "must be a number >= 0", grace)
     notification = values.get("NOTIFICATION_JOB_ID", DEFAULTS["NOTIFICATION_JOB_ID"])
     if not isinstance(notification, str) or not notification:
         _fail("NOTIFICATION_JOB_ID", "must be a non-empty job id", notification)

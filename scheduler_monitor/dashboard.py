@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from scheduler_monitor import charts, conf, selectors, services
+from scheduler_monitor.audit import request_actor
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.stats import EMPTY_STATS, summarise
@@ -239,15 +240,17 @@ def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
 
 ACTIONS = {
     "trigger": (
-        lambda job, user: services.job_trigger(job_id=job.job_id, requested_by=user),
+        lambda job, actor: services.job_trigger(
+            job_id=job.job_id, requested_by=actor.username, actor=actor
+        ),
         "scheduler_monitor.trigger_job",
     ),
     "pause": (
-        lambda job, user: services.job_pause(job_id=job.job_id),
+        lambda job, actor: services.job_pause(job_id=job.job_id, actor=actor),
         "scheduler_monitor.change_jobdefinition",
     ),
     "resume": (
-        lambda job, user: services.job_resume(job_id=job.job_id),
+        lambda job, actor: services.job_resume(job_id=job.job_id, actor=actor),
         "scheduler_monitor.change_jobdefinition",
     ),
 }
@@ -271,7 +274,7 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
     if job is None:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     try:
-        service(job, request.user.get_username())
+        service(job, request_actor(request))
     except (services.JobNotFound, services.JobBusy) as exc:
         messages.error(request, str(exc))
     else:

@@ -28,6 +28,7 @@ from scheduler_monitor import conf
 CRON_SAMPLE_FROM = datetime(2025, 1, 6, tzinfo=UTC)
 CRON_SAMPLE_RUNS = 16
 JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,191}$")
+MAX_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,13 @@ class JobSpec:
     # may take before it is stuck (None: the defaults derived from interval and p95).
     grace_seconds: float | None = None
     max_runtime_seconds: float | None = None
+    # Job control: a run time limit, retries of a failed run with exponential backoff,
+    # where the run executes ("thread" or "process") and the arguments a manual run may pass.
+    timeout_seconds: float | None = None
+    retries: int = 0
+    retry_backoff_seconds: float = 10.0
+    isolation: str = "thread"
+    params: dict = field(default_factory=dict)
 
     @property
     def callable_path(self) -> str:
@@ -56,29 +64,53 @@ class JobSpec:
     @property
     def schedule(self) -> str:
         """Describe the schedule for people: ``every 30s`` or ``cron */5 * * * *``."""
-        if self.cron:
-            return f"cron {self.cron}"
-        return f"every {format_seconds(self.interval_seconds)}"
+        return describe_schedule(cron=self.cron, seconds=self.interval_seconds)
 
     @property
     def expected_interval_seconds(self) -> float:
         """Seconds between two runs; for a cron, the longest gap among the next few runs."""
-        if not self.cron:
-            return float(self.interval_seconds)
-        trigger = CronTrigger.from_crontab(self.cron, timezone=UTC)
-        fire = trigger.get_next_fire_time(None, CRON_SAMPLE_FROM)
-        gaps = []
-        for _ in range(CRON_SAMPLE_RUNS):
-            following = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
-            gaps.append((following - fire).total_seconds())
-            fire = following
-        return max(gaps)
+        return expected_interval_seconds(cron=self.cron, seconds=self.interval_seconds)
 
     def build_trigger(self, timezone=None) -> BaseTrigger:
         """Return the APScheduler trigger of this schedule."""
-        if self.cron:
-            return CronTrigger.from_crontab(self.cron, timezone=timezone)
-        return IntervalTrigger(seconds=self.interval_seconds, timezone=timezone)
+        return build_trigger(cron=self.cron, seconds=self.interval_seconds, timezone=timezone)
+
+    @property
+    def params_schema(self) -> dict[str, str]:
+        """The declared arguments as stored: ``{"days": "int"}``."""
+        return {name: PARAM_TYPE_NAMES[kind] for name, kind in self.params.items()}
+
+
+PARAM_TYPE_NAMES = {int: "int", float: "float", str: "str", bool: "bool"}
+ISOLATIONS = ("thread", "process")
+
+
+def describe_schedule(*, cron: str | None, seconds: float | None) -> str:
+    """Describe a schedule for people: ``every 30s`` or ``cron */5 * * * *``."""
+    if cron:
+        return f"cron {cron}"
+    return f"every {format_seconds(seconds)}"
+
+
+def build_trigger(*, cron: str | None, seconds: float | None, timezone=None) -> BaseTrigger:
+    """The APScheduler trigger of a crontab expression or an interval in seconds."""
+    if cron:
+        return CronTrigger.from_crontab(cron, timezone=timezone)
+    return IntervalTrigger(seconds=seconds, timezone=timezone)
+
+
+def expected_interval_seconds(*, cron: str | None, seconds: float | None) -> float:
+    """Seconds between two runs; for a cron, the longest gap among the next few runs."""
+    if not cron:
+        return float(seconds)
+    trigger = CronTrigger.from_crontab(cron, timezone=UTC)
+    fire = trigger.get_next_fire_time(None, CRON_SAMPLE_FROM)
+    gaps = []
+    for _ in range(CRON_SAMPLE_RUNS):
+        following = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+        gaps.append((following - fire).total_seconds())
+        fire = following
+    return max(gaps)
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -154,6 +186,27 @@ def validate_spec(spec: JobSpec) -> None:
             isinstance(value, int | float) and not isinstance(value, bool) and value > 0
         ):
             raise ImproperlyConfigured(f"Job {spec.job_id!r}: {name} must be positive seconds")
+    timeout = spec.timeout_seconds
+    if timeout is not None and not (
+        isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0
+    ):
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: timeout_seconds must be positive")
+    if not (isinstance(spec.retries, int) and not isinstance(spec.retries, bool)) or not (
+        0 <= spec.retries <= MAX_RETRIES
+    ):
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: retries must be 0-{MAX_RETRIES}")
+    backoff = spec.retry_backoff_seconds
+    if not (isinstance(backoff, int | float) and not isinstance(backoff, bool) and backoff >= 0):
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: retry_backoff_seconds must be >= 0")
+    if spec.isolation not in ISOLATIONS:
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: isolation must be one of {ISOLATIONS}")
+    if not isinstance(spec.params, dict):
+        raise ImproperlyConfigured(f"Job {spec.job_id!r}: params must be a dict of name: type")
+    for name, kind in spec.params.items():
+        if not (isinstance(name, str) and name.isidentifier()) or kind not in PARAM_TYPE_NAMES:
+            raise ImproperlyConfigured(
+                f"Job {spec.job_id!r}: param {name!r} needs a type among int, float, str, bool"
+            )
 
 
 registry = JobRegistry()
@@ -176,6 +229,11 @@ def monitored_job(
     max_instances: int = 1,
     grace_seconds: float | None = None,
     max_runtime_seconds: float | None = None,
+    timeout_seconds: float | None = None,
+    retries: int = 0,
+    retry_backoff_seconds: float = 10.0,
+    isolation: str = "thread",
+    params: dict | None = None,
     **kwargs,
 ):
     """Declare the decorated function as a monitored job and return it unchanged."""
@@ -195,6 +253,11 @@ def monitored_job(
                 kwargs=kwargs,
                 grace_seconds=grace_seconds,
                 max_runtime_seconds=max_runtime_seconds,
+                timeout_seconds=timeout_seconds,
+                retries=retries,
+                retry_backoff_seconds=retry_backoff_seconds,
+                isolation=isolation,
+                params=dict(params or {}),
             )
         )
         return func

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 
 from scheduler_monitor import conf
+from scheduler_monitor.audit import Actor, audit_record
+from scheduler_monitor.job_params import job_params_validate
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     TIMED_STATUSES,
@@ -30,6 +32,7 @@ from scheduler_monitor.models import (
     TriggerStatus,
 )
 from scheduler_monitor.registry import JobSpec
+from scheduler_monitor.schedule_overrides import declared_values, effective_values, overrides_of
 from scheduler_monitor.selectors import EPOCH, job_is_busy, paused_jobs_still_scheduled
 from scheduler_monitor.stats import percentile
 
@@ -44,19 +47,21 @@ def job_definitions_sync(*, specs: Iterable[JobSpec]) -> list[JobDefinition]:
         existing = {job.job_id: job for job in JobDefinition.objects.select_for_update()}
         synced = []
         for spec in specs:
+            job = existing.get(spec.job_id)
+            declaration = declared_values(spec)
             values = {
                 "name": spec.name,
                 "owner": spec.owner,
                 "category": spec.category,
                 "description": spec.description,
                 "callable_path": spec.callable_path,
-                "schedule": spec.schedule,
                 "removed": False,
-                "expected_interval_seconds": spec.expected_interval_seconds,
-                "grace_seconds": spec.grace_seconds,
-                "max_runtime_seconds": spec.max_runtime_seconds,
+                "declared": declaration,
+                "isolation": spec.isolation,
+                "params_schema": spec.params_schema,
+                # The schedule, limits and retries that apply: runtime overrides win.
+                **effective_values(declaration, overrides_of(job) if job is not None else {}),
             }
-            job = existing.get(spec.job_id)
             if job is None:
                 job = JobDefinition.objects.create(job_id=spec.job_id, **values)
             elif any(getattr(job, k) != v for k, v in values.items()):
@@ -185,20 +190,39 @@ def _declared_job(job_id: str, *, lock: bool = False) -> JobDefinition:
 
 
 def job_trigger(
-    *, job_id: str, requested_by: str = "", allow_concurrent: bool = False
+    *,
+    job_id: str,
+    requested_by: str = "",
+    allow_concurrent: bool = False,
+    params: dict | None = None,
+    actor: Actor | None = None,
 ) -> TriggerRequest:
-    """Queue a manual run for the scheduler process; refuse to overlap unless allowed."""
+    """Queue a manual run for the scheduler process; refuse to overlap unless allowed.
+
+    ``params`` are checked against the job's declared parameters (ParamsInvalid). With
+    an ``actor`` the request and its audit entry are written together.
+    """
     with transaction.atomic():
         # The row lock makes two simultaneous triggers of one job queue one after the other,
         # so the second one sees the first one's pending request.
         job = _declared_job(job_id, lock=True)
+        params = job_params_validate(job=job, params=params)
         if not allow_concurrent:
             reason = job_is_busy(job=job)
             if reason:
                 raise JobBusy(reason)
-        return TriggerRequest.objects.create(
-            job=job, requested_by=requested_by[:150], allow_concurrent=allow_concurrent
+        request = TriggerRequest.objects.create(
+            job=job,
+            requested_by=requested_by[:150],
+            allow_concurrent=allow_concurrent,
+            params=params or {},
         )
+        if actor is not None:
+            after = {"trigger_request": request.pk, "allow_concurrent": allow_concurrent}
+            if params:
+                after["params"] = params
+            audit_record(actor=actor, action="trigger", job=job, after=after)
+        return request
 
 
 def _stored_job(job_id: str):
@@ -207,7 +231,18 @@ def _stored_job(job_id: str):
     return store, store.lookup_job(job_id)
 
 
-def job_pause(*, job_id: str) -> JobDefinition:
+def _audit_pause(actor: Actor | None, job: JobDefinition, paused: bool) -> None:
+    if actor is not None:
+        audit_record(
+            actor=actor,
+            action="pause" if paused else "resume",
+            job=job,
+            before={"paused": job.paused},
+            after={"paused": paused},
+        )
+
+
+def job_pause(*, job_id: str, actor: Actor | None = None) -> JobDefinition:
     """Pause a job: flag it and clear its next run time in the job store.
 
     The running scheduler re-reads the store on its next wake-up and a restarted one
@@ -215,6 +250,7 @@ def job_pause(*, job_id: str) -> JobDefinition:
     """
     with transaction.atomic():
         job = _declared_job(job_id, lock=True)
+        _audit_pause(actor, job, True)
         JobDefinition.objects.filter(pk=job.pk).update(paused=True, updated_at=timezone.now())
         store, stored = _stored_job(job_id)
         if stored is not None and stored.next_run_time is not None:
@@ -223,10 +259,11 @@ def job_pause(*, job_id: str) -> JobDefinition:
     return job
 
 
-def job_resume(*, job_id: str) -> JobDefinition:
+def job_resume(*, job_id: str, actor: Actor | None = None) -> JobDefinition:
     """Resume a job: clear the flag and give it its next fire time from its own trigger."""
     with transaction.atomic():
         job = _declared_job(job_id, lock=True)
+        _audit_pause(actor, job, False)
         JobDefinition.objects.filter(pk=job.pk).update(paused=False, updated_at=timezone.now())
         store, stored = _stored_job(job_id)
         if stored is not None and stored.next_run_time is None:
@@ -254,7 +291,12 @@ class BatchResult:
 
 
 def jobs_batch(
-    *, action: str, job_ids: Iterable[str], requested_by: str = "", allow_concurrent: bool = False
+    *,
+    action: str,
+    job_ids: Iterable[str],
+    requested_by: str = "",
+    allow_concurrent: bool = False,
+    actor: Actor | None = None,
 ) -> list[BatchResult]:
     """Apply one action to many jobs; a job that fails does not stop the others."""
     if action not in BATCH_ACTIONS:
@@ -264,14 +306,17 @@ def jobs_batch(
         try:
             if action == "trigger":
                 request = job_trigger(
-                    job_id=job_id, requested_by=requested_by, allow_concurrent=allow_concurrent
+                    job_id=job_id,
+                    requested_by=requested_by,
+                    allow_concurrent=allow_concurrent,
+                    actor=actor,
                 )
                 results.append(BatchResult(job_id, True, 202, "trigger requested", request.pk))
             elif action == "pause":
-                job_pause(job_id=job_id)
+                job_pause(job_id=job_id, actor=actor)
                 results.append(BatchResult(job_id, True, 200, "paused"))
             else:
-                job_resume(job_id=job_id)
+                job_resume(job_id=job_id, actor=actor)
                 results.append(BatchResult(job_id, True, 200, "resumed"))
         except JobNotFound as exc:
             results.append(BatchResult(job_id, False, 404, str(exc)))

@@ -119,6 +119,9 @@ class TriggerQuerySerializer(serializers.Serializer):
 
 class TriggerBodySerializer(serializers.Serializer):
     allow_concurrent = StrictBooleanField(required=False, default=False)
+    params = serializers.DictField(
+        required=False, default=dict, help_text="Arguments, for jobs that declare params."
+    )
 
 
 class BatchBodySerializer(serializers.Serializer):
@@ -174,6 +177,9 @@ class RunSerializer(UtcModelSerializer):
             "hostname",
             "pid",
             "recorded_at",
+            "attempt",
+            "retry_of",
+            "params",
         ]
 
 
@@ -226,6 +232,13 @@ class JobSerializer(UtcModelSerializer):
         source="schedule_health.overdue", help_text="Past due by more than its grace."
     )
     stuck_runs = StuckRunSerializer(source="stuck", many=True)
+    overridden = serializers.BooleanField(
+        source="is_overridden", help_text="A runtime override applies (see declared_schedule)."
+    )
+    declared_schedule = serializers.CharField(help_text="The schedule the code declares.")
+    params = serializers.DictField(
+        source="params_schema", child=serializers.CharField(), help_text="Declared arguments."
+    )
 
     class Meta:
         model = JobDefinition
@@ -245,12 +258,21 @@ class JobSerializer(UtcModelSerializer):
             "last_duration_ms",
             "success_count",
             "failure_count",
+            "timed_out_count",
+            "retried_count",
             "total_runs",
             "expected_interval_seconds",
             "grace_seconds",
             "late_seconds",
             "overdue",
             "stuck_runs",
+            "overridden",
+            "declared_schedule",
+            "timeout_seconds",
+            "retries",
+            "retry_backoff_seconds",
+            "isolation",
+            "params",
         ]
 
 
@@ -287,6 +309,7 @@ class TriggerRequestSerializer(UtcModelSerializer):
             "requested_at",
             "requested_by",
             "allow_concurrent",
+            "params",
             "picked_at",
             "finished_at",
             "error",

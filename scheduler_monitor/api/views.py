@@ -22,6 +22,8 @@ from scheduler_monitor.api.auth import (
     CanWriteJobs,
 )
 from scheduler_monitor.api.envelope import ApiError, envelope, exception_handler
+from scheduler_monitor.audit import request_actor
+from scheduler_monitor.job_params import ParamsInvalid
 from scheduler_monitor.registry import JOB_ID_PATTERN
 from scheduler_monitor.stats import EMPTY_STATS
 
@@ -210,15 +212,22 @@ class JobTriggerView(ApiView):
     )
     def post(self, request, job_id):
         allow = self.query(s.TriggerQuerySerializer)["allow_concurrent"]
-        allow = allow or self.body(s.TriggerBodySerializer)["allow_concurrent"]
+        body = self.body(s.TriggerBodySerializer)
+        allow = allow or body["allow_concurrent"]
         if not JOB_ID_PATTERN.match(job_id):
             raise job_not_found(job_id)
         try:
             trigger = services.job_trigger(
-                job_id=job_id, requested_by=request.user.get_username(), allow_concurrent=allow
+                job_id=job_id,
+                requested_by=request.user.get_username(),
+                allow_concurrent=allow,
+                params=body["params"],
+                actor=request_actor(request),
             )
         except services.JobNotFound as exc:
             raise job_not_found(job_id, str(exc)) from exc
+        except ParamsInvalid as exc:
+            raise ApiError(str(exc), code=400, data={"field": exc.field}) from exc
         except services.JobBusy as exc:
             raise ApiError(
                 f"{exc}; add ?allow_concurrent=1 to run it anyway",
@@ -271,7 +280,7 @@ class JobPauseView(ApiView):
         if not JOB_ID_PATTERN.match(job_id):
             raise job_not_found(job_id)
         try:
-            self.perform(job_id=job_id)
+            self.perform(job_id=job_id, actor=request_actor(request))
         except services.JobNotFound as exc:
             raise job_not_found(job_id, str(exc)) from exc
         return envelope(job_state(get_job(job_id)))
@@ -309,7 +318,9 @@ class JobBatchView(ApiView):
         needed = TRIGGER_PERMISSION if body["action"] == "trigger" else CHANGE_PERMISSION
         if not request.user.has_perm(needed):
             raise PermissionDenied(f"You need the {needed!r} permission to {body['action']} jobs.")
-        results = services.jobs_batch(requested_by=request.user.get_username(), **body)
+        results = services.jobs_batch(
+            requested_by=request.user.get_username(), actor=request_actor(request), **body
+        )
         succeeded = sum(r.ok for r in results)
         return envelope(
             {

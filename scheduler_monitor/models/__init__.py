@@ -11,6 +11,7 @@ class RunStatus(models.TextChoices):
     MISSED = "missed", _("missed")
     SKIPPED = "skipped", _("skipped (max instances)")
     ABANDONED = "abandoned", _("abandoned")
+    TIMED_OUT = "timed_out", _("timed out")
 
 
 class RunTrigger(models.TextChoices):
@@ -18,10 +19,15 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", _("manual")
 
 
-# Statuses that end with a duration measured by the recording wrapper.
-TIMED_STATUSES = (RunStatus.SUCCESS, RunStatus.FAILURE)
+# Statuses that end with a duration (a timed-out run's is its time limit).
+TIMED_STATUSES = (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.TIMED_OUT)
 # Statuses counted by ``JobDefinition.failure_count``.
-FAILED_STATUSES = (RunStatus.FAILURE, RunStatus.ABANDONED)
+FAILED_STATUSES = (RunStatus.FAILURE, RunStatus.ABANDONED, RunStatus.TIMED_OUT)
+
+
+class Isolation(models.TextChoices):
+    THREAD = "thread", _("thread")
+    PROCESS = "process", _("child process")
 
 
 class JobDefinition(models.Model):
@@ -60,6 +66,35 @@ class JobDefinition(models.Model):
     max_runtime_seconds = models.FloatField(
         _("max runtime (s)"), null=True, blank=True, help_text=_("Empty: derived from the p95.")
     )
+    # Job control. The columns above (schedule, expected interval, grace, max runtime) and
+    # the effective values below hold what applies now: the override where one is set,
+    # else the declaration, which ``declared`` keeps beside (see schedule_overrides.py).
+    timeout_seconds = models.FloatField(
+        _("timeout (s)"), null=True, blank=True, help_text=_("Empty: no time limit.")
+    )
+    retries = models.PositiveIntegerField(_("retries"), default=0)
+    retry_backoff_seconds = models.FloatField(_("retry backoff (s)"), default=0.0)
+    isolation = models.CharField(
+        _("isolation"), max_length=16, choices=Isolation.choices, default=Isolation.THREAD
+    )
+    params_schema = models.JSONField(
+        _("parameters"), default=dict, blank=True, help_text=_("Declared name: type.")
+    )
+    declared = models.JSONField(_("declared schedule"), default=dict, blank=True)
+    override_cron = models.CharField(_("override cron"), max_length=200, blank=True)
+    override_seconds = models.FloatField(_("override interval (s)"), null=True, blank=True)
+    override_grace_seconds = models.FloatField(_("override grace (s)"), null=True, blank=True)
+    override_max_runtime_seconds = models.FloatField(
+        _("override max runtime (s)"), null=True, blank=True
+    )
+    override_timeout_seconds = models.FloatField(_("override timeout (s)"), null=True, blank=True)
+    override_retries = models.PositiveIntegerField(_("override retries"), null=True, blank=True)
+    override_retry_backoff_seconds = models.FloatField(
+        _("override retry backoff (s)"), null=True, blank=True
+    )
+    overridden_at = models.DateTimeField(_("overridden at"), null=True, blank=True)
+    timed_out_count = models.BigIntegerField(_("timed out"), default=0)
+    retried_count = models.BigIntegerField(_("retried attempts"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,6 +110,15 @@ class JobDefinition(models.Model):
     @property
     def total_runs(self) -> int:
         return self.success_count + self.failure_count
+
+    @property
+    def is_overridden(self) -> bool:
+        """Whether a runtime override of the schedule, limits or retries applies."""
+        return self.overridden_at is not None
+
+    @property
+    def declared_schedule(self) -> str:
+        return (self.declared or {}).get("schedule") or self.schedule
 
 
 class JobRun(models.Model):
@@ -95,6 +139,17 @@ class JobRun(models.Model):
     # When the finished record reached the database; windows in other processes top up
     # by it, so a record written late (after a database outage) is still picked up.
     recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    # Retries: attempt 1 is the first run; later attempts link to it.
+    attempt = models.PositiveIntegerField(_("attempt"), default=1)
+    retry_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        verbose_name=_("retry of"),
+    )
+    params = models.JSONField(_("arguments"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -149,6 +204,7 @@ class TriggerRequest(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     requested_by = models.CharField(max_length=150, blank=True)
     allow_concurrent = models.BooleanField(default=False)
+    params = models.JSONField(default=dict, blank=True)
     picked_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     run = models.ForeignKey(
@@ -219,3 +275,6 @@ class SchedulerLease(models.Model):
 
     def __str__(self):
         return f"lease {self.name} held by {self.holder_id or 'nobody'}"
+
+
+from scheduler_monitor.models.audit import AuditAuth, AuditEntry  # noqa: E402, F401

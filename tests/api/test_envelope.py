@@ -16,10 +16,13 @@ def test_it_wraps_unknown_paths_in_a_404_envelope(reader, db):
 
 
 def test_it_wraps_wrong_methods_in_a_405_envelope(writer, make_job):
-    """DELETE, PUT and PATCH on endpoints are 405 with the method named."""
+    """DELETE, PUT and PATCH on endpoints are 405 with the method named.
+
+    (PATCH on jobs/{job_id} itself changes the schedule: it is tested on the run list.)
+    """
     make_job("a")
-    for method in ("delete", "put", "patch"):
-        payload = error_of(getattr(writer, method)(f"{P}/jobs/a"), 405)
+    for method, path in (("delete", "jobs/a"), ("put", "jobs/a"), ("patch", "jobs/a/runs")):
+        payload = error_of(getattr(writer, method)(f"{P}/{path}"), 405)
         assert method.upper() in payload["message"]
         assert payload["data"] is None
 

@@ -63,6 +63,9 @@ def test_it_shows_the_job_with_statistics_and_recent_runs(reader, make_job, reco
         "hostname": newest.hostname,
         "pid": newest.pid,
         "recorded_at": iso_utc(newest.recorded_at),
+        "attempt": 1,
+        "retry_of": None,
+        "params": {},
     }
 
 

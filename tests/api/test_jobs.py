@@ -34,6 +34,8 @@ def expected_item(job: JobDefinition, *, stuck_runs: list | None = None) -> dict
         "last_duration_ms": job.last_duration_ms,
         "success_count": job.success_count,
         "failure_count": job.failure_count,
+        "timed_out_count": job.timed_out_count,
+        "retried_count": job.retried_count,
         "total_runs": job.success_count + job.failure_count,
         "expected_interval_seconds": interval,
         # Default grace: a tenth of the interval, at least a minute.
@@ -41,6 +43,13 @@ def expected_item(job: JobDefinition, *, stuck_runs: list | None = None) -> dict
         "late_seconds": None,
         "overdue": False,
         "stuck_runs": stuck_runs or [],
+        "overridden": job.overridden_at is not None,
+        "declared_schedule": job.declared.get("schedule") or job.schedule,
+        "timeout_seconds": job.timeout_seconds,
+        "retries": job.retries,
+        "retry_backoff_seconds": job.retry_backoff_seconds,
+        "isolation": job.isolation,
+        "params": job.params_schema,
     }
 
 

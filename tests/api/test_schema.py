@@ -17,7 +17,8 @@ SCHEMA_URL = "/api/v1/schema/?format=json"
 PATHS = {
     "/api/v1/scheduler/status": ["get"],
     "/api/v1/scheduler/jobs": ["get"],
-    "/api/v1/scheduler/jobs/{job_id}": ["get"],
+    "/api/v1/scheduler/jobs/{job_id}": ["get", "patch"],
+    "/api/v1/scheduler/jobs/{job_id}/schedule/reset": ["post"],
     "/api/v1/scheduler/jobs/{job_id}/runs": ["get"],
     "/api/v1/scheduler/jobs/{job_id}/trigger": ["post"],
     "/api/v1/scheduler/jobs/{job_id}/pause": ["post"],
@@ -29,6 +30,7 @@ PATHS = {
     "/api/v1/scheduler/heatmap": ["get"],
     "/api/v1/scheduler/summary": ["get"],
     "/api/v1/scheduler/alerts": ["get"],
+    "/api/v1/scheduler/audit": ["get"],
 }
 
 

@@ -37,6 +37,7 @@ def test_it_accepts_a_trigger_with_202_and_a_pending_request(triggerer, make_job
         "requested_at": iso_utc(request.requested_at),
         "requested_by": triggerer.user.username,
         "allow_concurrent": False,
+        "params": {},
         "picked_at": None,
         "finished_at": None,
         "error": "",

@@ -1,0 +1,308 @@
+"""Schedules changed at runtime: overrides stored beside the declared schedule.
+
+A job's row keeps what it declares (``declared``) and what people changed at runtime
+(the ``override_*`` columns); the plain columns (``schedule``, ``expected_interval_seconds``,
+``grace_seconds``, ``max_runtime_seconds``, ``timeout_seconds``, ``retries``,
+``retry_backoff_seconds``) always hold the effective value, so overdue detection, alerts,
+the API and Prometheus follow an override at once. The active scheduler applies a changed
+trigger within one maintenance step (``job_schedules_apply``) and builds every job from the
+effective trigger at start, so an override outlives restarts and failovers.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from scheduler_monitor import conf
+from scheduler_monitor.audit import Actor, audit_record
+from scheduler_monitor.models import JobDefinition
+from scheduler_monitor.registry import (
+    MAX_RETRIES,
+    JobSpec,
+    build_trigger,
+    describe_schedule,
+    expected_interval_seconds,
+)
+
+logger = logging.getLogger(__name__)
+
+# API field -> override column.
+OVERRIDE_COLUMNS = {
+    "cron": "override_cron",
+    "seconds": "override_seconds",
+    "grace_seconds": "override_grace_seconds",
+    "max_runtime_seconds": "override_max_runtime_seconds",
+    "timeout_seconds": "override_timeout_seconds",
+    "retries": "override_retries",
+    "retry_backoff_seconds": "override_retry_backoff_seconds",
+}
+LIMIT_FIELDS = ("grace_seconds", "max_runtime_seconds", "timeout_seconds")
+NEXT_FIRE_TIMES = 5
+
+
+class ScheduleInvalid(ValueError):
+    """A schedule change that cannot apply; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def declared_values(spec: JobSpec) -> dict:
+    """What a declaration says, as kept in ``JobDefinition.declared``."""
+    return {
+        "cron": spec.cron or None,
+        "seconds": spec.interval_seconds if not spec.cron else None,
+        "schedule": spec.schedule,
+        "expected_interval_seconds": spec.expected_interval_seconds,
+        "grace_seconds": spec.grace_seconds,
+        "max_runtime_seconds": spec.max_runtime_seconds,
+        "timeout_seconds": spec.timeout_seconds,
+        "retries": spec.retries,
+        "retry_backoff_seconds": spec.retry_backoff_seconds,
+    }
+
+
+def declared_of(job: JobDefinition) -> dict:
+    """The job's declared values; a row synced before overrides existed keeps its columns."""
+    if job.declared:
+        return job.declared
+    return {
+        "cron": None,
+        "seconds": None,
+        "schedule": job.schedule,
+        "expected_interval_seconds": job.expected_interval_seconds,
+        "grace_seconds": job.grace_seconds,
+        "max_runtime_seconds": job.max_runtime_seconds,
+        "timeout_seconds": job.timeout_seconds,
+        "retries": job.retries,
+        "retry_backoff_seconds": job.retry_backoff_seconds,
+    }
+
+
+def overrides_of(job: JobDefinition) -> dict:
+    """The fields overridden on this job, by API name."""
+    values = {name: getattr(job, column) for name, column in OVERRIDE_COLUMNS.items()}
+    return {name: value for name, value in values.items() if value not in (None, "")}
+
+
+def effective_values(declared: dict, overrides: dict) -> dict:
+    """The effective columns of a job from its declaration and overrides."""
+    cron, seconds = effective_trigger(declared, overrides)
+    values = {
+        "schedule": describe_schedule(cron=cron, seconds=seconds)
+        if cron or seconds
+        else declared.get("schedule", ""),
+        "expected_interval_seconds": expected_interval_seconds(cron=cron, seconds=seconds)
+        if cron or seconds
+        else declared.get("expected_interval_seconds"),
+    }
+    for name in (*LIMIT_FIELDS, "retries", "retry_backoff_seconds"):
+        values[name] = overrides.get(name, declared.get(name))
+    values["retries"] = values["retries"] or 0
+    values["retry_backoff_seconds"] = values["retry_backoff_seconds"] or 0.0
+    return values
+
+
+def effective_trigger(declared: dict, overrides: dict) -> tuple[str | None, float | None]:
+    """(cron, seconds) of the trigger that applies: the override's, else the declared one."""
+    if overrides.get("cron"):
+        return overrides["cron"], None
+    if overrides.get("seconds"):
+        return None, float(overrides["seconds"])
+    return declared.get("cron") or None, declared.get("seconds")
+
+
+def _number(field: str, value, *, minimum: float = 0.0, strict: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScheduleInvalid(field, "must be a number of seconds")
+    if value < minimum or (strict and value == minimum) or value != value:
+        raise ScheduleInvalid(field, f"must be {'>' if strict else '>='} {minimum:g}")
+    return float(value)
+
+
+def validate_changes(changes: dict) -> dict:
+    """Check a change request; return {api field: value or None (clear)}."""
+    if not isinstance(changes, dict) or not changes:
+        raise ScheduleInvalid("non_field_errors", f"give one of {', '.join(OVERRIDE_COLUMNS)}")
+    unknown = sorted(set(changes) - set(OVERRIDE_COLUMNS))
+    if unknown:
+        raise ScheduleInvalid(unknown[0], f"unknown field; known: {', '.join(OVERRIDE_COLUMNS)}")
+    clean = {}
+    for name, value in changes.items():
+        if value is None:
+            clean[name] = None
+        elif name == "cron":
+            if not isinstance(value, str) or not value.strip():
+                raise ScheduleInvalid("cron", "must be a crontab expression such as */5 * * * *")
+            try:
+                build_trigger(cron=value.strip(), seconds=None, timezone=settings.TIME_ZONE)
+            except (ValueError, TypeError) as exc:
+                raise ScheduleInvalid("cron", f"not a valid crontab expression: {exc}") from exc
+            clean[name] = " ".join(value.split())
+        elif name == "retries":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ScheduleInvalid("retries", "must be an integer")
+            if not 0 <= value <= MAX_RETRIES:
+                raise ScheduleInvalid("retries", f"must be between 0 and {MAX_RETRIES}")
+            clean[name] = value
+        elif name == "retry_backoff_seconds":
+            clean[name] = _number(name, value, strict=False)
+        else:
+            clean[name] = _number(name, value)
+    if clean.get("cron") and clean.get("seconds"):
+        raise ScheduleInvalid("cron", "give cron or seconds, not both")
+    return clean
+
+
+def _snapshot(job: JobDefinition) -> dict:
+    """The values an audit entry shows before and after a change."""
+    values = {
+        name: getattr(job, name)
+        for name in ("schedule", *LIMIT_FIELDS, "retries", "retry_backoff_seconds")
+    }
+    return {**values, "overrides": overrides_of(job)}
+
+
+def _apply(job: JobDefinition, overrides: dict, actor: Actor | None, action: str) -> None:
+    before = _snapshot(job)
+    declared = declared_of(job)
+    for name, column in OVERRIDE_COLUMNS.items():
+        value = overrides.get(name)
+        setattr(job, column, "" if name == "cron" and value is None else value)
+    job.declared = declared
+    for name, value in effective_values(declared, overrides).items():
+        setattr(job, name, value)
+    job.overridden_at = timezone.now() if overrides else None
+    job.save()
+    if actor is not None:
+        audit_record(actor=actor, action=action, job=job, before=before, after=_snapshot(job))
+
+
+def _locked_job(job_id: str) -> JobDefinition:
+    from scheduler_monitor.services import JobNotFound
+
+    job = JobDefinition.objects.select_for_update().filter(job_id=job_id, removed=False).first()
+    if job is None:
+        raise JobNotFound(f"job {job_id!r} does not exist or is no longer declared")
+    return job
+
+
+def job_schedule_update(*, job_id: str, changes: dict, actor: Actor | None) -> JobDefinition:
+    """Override some of a job's schedule fields (None clears that field's override).
+
+    Validation comes first: a bad value changes nothing. Setting ``cron`` replaces an
+    interval override and the other way round.
+    """
+    clean = validate_changes(changes)
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        overrides = overrides_of(job)
+        if clean.get("cron"):
+            overrides.pop("seconds", None)
+        if clean.get("seconds"):
+            overrides.pop("cron", None)
+        for name, value in clean.items():
+            if value is None:
+                overrides.pop(name, None)
+            else:
+                overrides[name] = value
+        cron, seconds = effective_trigger(declared_of(job), overrides)
+        if not (cron or seconds) and ("cron" in clean or "seconds" in clean):
+            raise ScheduleInvalid("cron", "the job declares no schedule; give cron or seconds")
+        _apply(job, overrides, actor, "schedule_change")
+    return job
+
+
+def job_schedule_reset(*, job_id: str, actor: Actor | None) -> JobDefinition:
+    """Drop every override: the job runs on its declared schedule and limits again."""
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        _apply(job, {}, actor, "schedule_reset")
+    return job
+
+
+def next_fire_times(
+    job: JobDefinition, *, count: int = NEXT_FIRE_TIMES, now: datetime | None = None
+) -> list[datetime]:
+    """The next ``count`` fire times of the job's effective trigger."""
+    cron, seconds = effective_trigger(declared_of(job), overrides_of(job))
+    if not (cron or seconds):
+        return []
+    trigger = build_trigger(cron=cron, seconds=seconds, timezone=settings.TIME_ZONE)
+    now = now or timezone.now()
+    times, previous, moment = [], None, now
+    for _ in range(count):
+        fire = trigger.get_next_fire_time(previous, moment)
+        if fire is None:
+            break
+        times.append(fire)
+        previous, moment = fire, fire + timedelta(microseconds=1)
+    return times
+
+
+# --- the scheduler's side ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """What bounds one job's runs, read by the scheduler process each maintenance step."""
+
+    timeout_seconds: float | None = None
+    retries: int = 0
+    retry_backoff_seconds: float = 0.0
+
+
+def job_triggers_and_limits() -> tuple[dict, dict]:
+    """Every declared job's effective (cron, seconds) and run limits, in one query."""
+    triggers, limits = {}, {}
+    default_timeout = conf.get("DEFAULT_TIMEOUT_SECONDS")
+    for job in JobDefinition.objects.filter(removed=False).only(
+        "job_id",
+        "declared",
+        "timeout_seconds",
+        "retries",
+        "retry_backoff_seconds",
+        *OVERRIDE_COLUMNS.values(),
+    ):
+        triggers[job.job_id] = effective_trigger(declared_of(job), overrides_of(job))
+        limits[job.job_id] = RunLimits(
+            timeout_seconds=job.timeout_seconds or default_timeout,
+            retries=job.retries,
+            retry_backoff_seconds=job.retry_backoff_seconds,
+        )
+    return triggers, limits
+
+
+def job_schedules_apply(*, scheduler, applied: dict, triggers: dict) -> list[str]:
+    """Give the running scheduler's jobs the effective trigger where it changed.
+
+    ``applied`` maps the job ids this scheduler registered to the (cron, seconds) it gave
+    them; it is updated in place. A paused job gets the new trigger and stays paused.
+    """
+    changed = []
+    for job_id, key in triggers.items():
+        if job_id not in applied or applied[job_id] == key or not any(key):
+            continue
+        cron, seconds = key
+        trigger = build_trigger(cron=cron, seconds=seconds, timezone=settings.TIME_ZONE)
+        try:
+            job = scheduler.get_job(job_id, jobstore="default")
+            if job is None:
+                continue
+            if job.next_run_time is None:
+                scheduler.modify_job(job_id, jobstore="default", trigger=trigger)
+            else:
+                scheduler.reschedule_job(job_id, jobstore="default", trigger=trigger)
+        except JobLookupError:
+            continue
+        applied[job_id] = key
+        changed.append(job_id)
+        logger.info("Job %s now runs %s", job_id, describe_schedule(cron=cron, seconds=seconds))
+    return changed
