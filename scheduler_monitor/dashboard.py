@@ -21,6 +21,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from scheduler_monitor import charts, conf, selectors, services
 from scheduler_monitor.audit import request_actor
+from scheduler_monitor.dashboard_job_control import job_control_context
+from scheduler_monitor.job_params import ParamsInvalid, job_params_from_form
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.stats import EMPTY_STATS, summarise
@@ -234,23 +236,27 @@ def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
         "statuses": RunStatus.choices,
         "can_trigger": request.user.has_perm("scheduler_monitor.trigger_job"),
         "can_pause": request.user.has_perm("scheduler_monitor.change_jobdefinition"),
+        **job_control_context(request, job),
     }
     return TemplateResponse(request, "scheduler_monitor/job_detail.html", context)
 
 
 ACTIONS = {
     "trigger": (
-        lambda job, actor: services.job_trigger(
-            job_id=job.job_id, requested_by=actor.username, actor=actor
+        lambda job, actor, form: services.job_trigger(
+            job_id=job.job_id,
+            requested_by=actor.username,
+            params=job_params_from_form(job=job, form=form),
+            actor=actor,
         ),
         "scheduler_monitor.trigger_job",
     ),
     "pause": (
-        lambda job, actor: services.job_pause(job_id=job.job_id, actor=actor),
+        lambda job, actor, form: services.job_pause(job_id=job.job_id, actor=actor),
         "scheduler_monitor.change_jobdefinition",
     ),
     "resume": (
-        lambda job, actor: services.job_resume(job_id=job.job_id, actor=actor),
+        lambda job, actor, form: services.job_resume(job_id=job.job_id, actor=actor),
         "scheduler_monitor.change_jobdefinition",
     ),
 }
@@ -274,8 +280,8 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
     if job is None:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     try:
-        service(job, request_actor(request))
-    except (services.JobNotFound, services.JobBusy) as exc:
+        service(job, request_actor(request), request.POST)
+    except (services.JobNotFound, services.JobBusy, ParamsInvalid) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, str(ACTION_DONE[action]) % {"job": job.job_id})

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from scheduler_monitor import dashboard
+from scheduler_monitor import dashboard, dashboard_job_control
 
 urlpatterns = [
     path("scheduler-monitoring", dashboard.dashboard, name="scheduler_monitor_dashboard"),
@@ -22,6 +22,8 @@ urlpatterns = [
         dashboard.job_detail,
         name="scheduler_monitor_job",
     ),
+    # Before the generic action route, which would take "schedule" for an action.
+    *dashboard_job_control.urlpatterns,
     path(
         "scheduler-monitoring/jobs/<str:job_id>/<slug:action>",
         dashboard.job_action,

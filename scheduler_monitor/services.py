@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 
 from scheduler_monitor import conf
-from scheduler_monitor.audit import Actor, audit_record
+from scheduler_monitor.audit import Actor, audit_entries_prune, audit_record
 from scheduler_monitor.job_params import job_params_validate
 from scheduler_monitor.models import (
     FAILED_STATUSES,
@@ -677,6 +677,7 @@ def job_runs_prune_from_settings() -> PruneResult | None:
         progress=logger.debug,
     )
     logger.info("Pruned %s run(s) started before %s", result.deleted, result.cutoff.date())
+    audit_entries_prune(days=options.get("keep_failures_days") or options["days"])
     return result
 
 

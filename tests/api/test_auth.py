@@ -6,8 +6,10 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from scheduler_monitor.models import TriggerRequest
+from scheduler_monitor.models import AuditEntry, JobDefinition, TriggerRequest
 from tests.api.helpers import CHANGE, TRIGGER, VIEW, data_of, error_of
+
+AUDIT = "view_auditentry"
 
 P = "/api/v1/scheduler"
 # (method, path, body, permission needed, success status)
@@ -27,9 +29,12 @@ ENDPOINTS = [
     ("post", f"{P}/jobs/a/resume", None, CHANGE, 200),
     ("post", f"{P}/jobs/batch", {"action": "trigger", "job_ids": ["a"]}, TRIGGER, 200),
     ("post", f"{P}/jobs/batch", {"action": "pause", "job_ids": ["a"]}, CHANGE, 200),
+    ("get", f"{P}/audit", None, AUDIT, 200),
+    ("patch", f"{P}/jobs/a", {"seconds": 120}, CHANGE, 200),
+    ("post", f"{P}/jobs/a/schedule/reset", None, CHANGE, 200),
 ]
 IDS = [
-    f"{m.upper()} {p.removeprefix(P)} {b['action'] if b else ''}".strip()
+    f"{m.upper()} {p.removeprefix(P)} {b.get('action', '') if b else ''}".strip()
     for m, p, b, *_ in ENDPOINTS
 ]
 
@@ -46,7 +51,7 @@ def call(client, endpoint, target, **extra):
     path = path.replace("{trigger}", str(target.pk))
     if method == "get":
         return client.get(path, **extra)
-    return client.post(path, body, format="json", **extra)
+    return getattr(client, method)(path, body, format="json", **extra)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
@@ -75,6 +80,9 @@ def test_it_answers_403_for_a_token_without_permission(endpoint, target, token_c
     client = token_client(*(others if endpoint[3] != VIEW else ()))
     error_of(call(client, endpoint, target), 403)
     assert TriggerRequest.objects.count() == 1
+    assert not AuditEntry.objects.exists()
+    job = JobDefinition.objects.get(job_id="a")
+    assert (job.paused, job.overridden_at) == (False, None)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
@@ -87,16 +95,16 @@ def test_it_answers_for_a_token_with_permission(endpoint, target, token_client):
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
 def test_it_lets_a_staff_session_read_but_not_write(endpoint, target, make_user, session_client):
-    """A staff session reads everything; writes need the permission too."""
+    """A staff session reads everything (the audit too); writes need the permission too."""
     client = session_client(make_user("staff", is_staff=True))
     response = call(client, endpoint, target, HTTP_X_CSRFTOKEN=client.csrf_token)
-    if endpoint[3] == VIEW:
+    if endpoint[0] == "get":
         data_of(response, 200)
     else:
         error_of(response, 403)
 
 
-@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e[0] == "post"])
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e[0] != "get"])
 def test_it_lets_a_superuser_session_write_with_csrf_only(
     endpoint, target, make_user, session_client
 ):
@@ -136,3 +144,11 @@ def test_it_refuses_an_inactive_users_token(target, token_client):
     client.user.is_active = False
     client.user.save()
     error_of(client.get(f"{P}/status"), 401)
+
+
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e[3] != VIEW])
+def test_it_answers_403_for_a_view_only_token_and_records_nothing(endpoint, target, token_client):
+    """A token that may only view jobs cannot write or read the audit; no audit entry."""
+    error_of(call(token_client(VIEW), endpoint, target), 403)
+    assert not AuditEntry.objects.exists()
+    assert TriggerRequest.objects.count() == 1

@@ -109,12 +109,16 @@ def test_it_answers_404_for_an_unknown_job(staff_client, db):
 
 
 def test_it_shows_action_forms_with_csrf_tokens(staff_client, dataset):
-    """Trigger and pause are POST forms carrying the CSRF token; a paused job offers resume."""
+    """Trigger, pause and the schedule form are POST forms carrying the CSRF token.
+
+    A paused job offers resume.
+    """
     page = parse(staff_client.get(job_url("alpha_job")).content)
     forms = page.by_id("content").find_all("form", method="post")
     assert {f.attrs["action"] for f in forms} == {
         action_url("alpha_job", "trigger"),
         action_url("alpha_job", "pause"),
+        action_url("alpha_job", "schedule"),
     }
     for form in forms:
         assert form.find_all("input", name="csrfmiddlewaretoken")

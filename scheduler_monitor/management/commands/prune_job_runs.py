@@ -2,13 +2,14 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler_monitor import services
+from scheduler_monitor import audit, services
 
 
 class Command(BaseCommand):
     help = (
         "Delete finished runs of UTC days older than --days, in batches, after rolling each "
-        "day up per job (JobRunDailyRollup). Running runs and job counters are never touched."
+        "day up per job (JobRunDailyRollup). Running runs and job counters are never touched. "
+        "Audit entries older than --keep-failures-days (or --days) go too."
     )
 
     def add_arguments(self, parser):
@@ -51,6 +52,8 @@ class Command(BaseCommand):
                 f"({result.kept_failures} kept in the pruned days)"
             )
         self.stdout.write(summary + ".")
+        entries = audit.audit_entries_prune(days=keep_failures_days or days, dry_run=dry_run)
+        self.stdout.write(f"{verb} {entries} audit entr{'y' if entries == 1 else 'ies'}.")
         if result.interrupted:
             raise CommandError("Stopped on request after the last whole batch; run again to go on")
 
