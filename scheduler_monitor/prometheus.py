@@ -103,7 +103,18 @@ class SchedulerCollector(Collector):
             ),
             "failure": CounterMetricFamily(
                 "scheduler_job_failure_total",
-                "Failed runs of the job (including runs abandoned by a dying scheduler).",
+                "Failed runs of the job (final failures: abandoned and timed-out runs "
+                "included, attempts that were retried not).",
+                labels=LABELS,
+            ),
+            "timed_out": CounterMetricFamily(
+                "scheduler_job_timed_out",
+                "Runs of the job recorded as timed out (also counted as failures).",
+                labels=LABELS,
+            ),
+            "retried": CounterMetricFamily(
+                "scheduler_job_retried",
+                "Failed attempts of the job that were retried (not counted as failures).",
                 labels=LABELS,
             ),
         }
@@ -174,6 +185,8 @@ class SchedulerCollector(Collector):
         labels = [job.job_id, job.job_name, job.owner, job.category]
         families["success"].add_metric(labels, job.success_count)
         families["failure"].add_metric(labels, job.failure_count)
+        families["timed_out"].add_metric(labels, job.timed_out_count)
+        families["retried"].add_metric(labels, job.retried_count)
         if "last_run" in families:
             if job.last_duration_ms is not None:
                 families["last_duration_ms"].add_metric(labels, job.last_duration_ms)

@@ -32,6 +32,7 @@ from scheduler_monitor.models import (
     RunStatus,
     RunTrigger,
 )
+from scheduler_monitor.run_timeouts import RunTimedOut, get_watchdog, timed_out_error
 from scheduler_monitor.window import get_window
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,11 @@ class FinishedRun:
     hostname: str = HOSTNAME
     pid: int | None = None
     run_id: int | None = None
+    attempt: int = 1
+    retry_of: int | None = None
+    params: dict = field(default_factory=dict)
+    # A failed attempt that will be retried: counted in retried_count, not failure_count.
+    retrying: bool = False
 
 
 def truncate(text: str, limit: int) -> str:
@@ -200,23 +206,39 @@ class Recorder:
         trigger: str = RunTrigger.SCHEDULED,
         scheduled_at: datetime | None = None,
         on_start: Callable[[int | None], None] | None = None,
+        timeout_seconds: float | None = None,
+        attempt: int = 1,
+        retry_of: int | None = None,
+        params: dict | None = None,
+        retry_on_failure: bool = False,
     ) -> FinishedRun:
-        """Run ``func`` as one recorded run of ``job_id`` and return what was recorded."""
+        """Run ``func`` as one recorded run of ``job_id`` and return what was recorded.
+
+        With ``timeout_seconds`` the watchdog records the run ``timed_out`` when it passes
+        the limit; ``retry_on_failure`` marks a failure as a retried attempt.
+        """
         if not connection.in_atomic_block and connection_may_be_stale():
             # Drop a connection the server may have closed while this thread idled.
             close_old_connections()
         self.flush()
         started_at = timezone.now()
-        run_id = self._insert_running(job_id, trigger, scheduled_at, started_at)
+        run_id = self._insert_running(
+            job_id, trigger, scheduled_at, started_at, attempt, retry_of, params or {}
+        )
         with self._idle:
             self._active += 1
             if run_id is not None:
                 self._active_runs.add(run_id)
+        if timeout_seconds and run_id is not None:
+            get_watchdog().watch(
+                run_id=run_id, job_id=job_id, started_at=started_at, timeout_seconds=timeout_seconds
+            )
         measurements: dict = {}
         token = _current_measurements.set(measurements)
         error = tb = ""
         status = RunStatus.SUCCESS
         escaping: BaseException | None = None
+        stopped_at_limit = False
         t0 = time.perf_counter()
         try:
             if on_start is not None:
@@ -225,7 +247,10 @@ class Recorder:
         except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised if not an Exception
             status = RunStatus.FAILURE
             error = truncate(f"{type(exc).__name__}: {exc}", conf.get("ERROR_TEXT_LIMIT"))
-            tb = truncate(traceback_module.format_exc(), conf.get("TRACEBACK_LIMIT"))
+            # A job run in a child process brings the child's traceback.
+            tb = getattr(exc, "child_traceback", None) or traceback_module.format_exc()
+            tb = truncate(tb, conf.get("TRACEBACK_LIMIT"))
+            stopped_at_limit = isinstance(exc, RunTimedOut)
             if not isinstance(exc, Exception):
                 escaping = exc
             else:
@@ -233,6 +258,14 @@ class Recorder:
         finally:
             duration_ms = (time.perf_counter() - t0) * 1000.0
             _current_measurements.reset(token)
+            if timeout_seconds and run_id is not None:
+                get_watchdog().forget(run_id)
+        if timeout_seconds and (stopped_at_limit or duration_ms > timeout_seconds * 1000.0):
+            # Past its limit: timed out, whatever it returned. The watchdog normally wrote
+            # that already; this write then only adds the real duration as a measurement.
+            measurements["real_duration_ms"] = duration_ms
+            status, duration_ms = RunStatus.TIMED_OUT, timeout_seconds * 1000.0
+            error = error if stopped_at_limit else timed_out_error(timeout_seconds)
         record = FinishedRun(
             job_id=job_id,
             status=status,
@@ -246,6 +279,10 @@ class Recorder:
             measurements=measurements,
             pid=os.getpid(),
             run_id=run_id,
+            attempt=attempt,
+            retry_of=retry_of,
+            params=params or {},
+            retrying=retry_on_failure and status == RunStatus.FAILURE and escaping is None,
         )
         try:
             self.save(record)
@@ -287,7 +324,9 @@ class Recorder:
             return 0
         return self.buffer.flush(self.write)
 
-    def _insert_running(self, job_id, trigger, scheduled_at, started_at) -> int | None:
+    def _insert_running(
+        self, job_id, trigger, scheduled_at, started_at, attempt=1, retry_of=None, params=None
+    ) -> int | None:
         try:
             return insert_run(
                 JobRun(
@@ -298,6 +337,9 @@ class Recorder:
                     started_at=started_at,
                     hostname=HOSTNAME,
                     pid=os.getpid(),
+                    attempt=attempt,
+                    retry_of_id=retry_of,
+                    params=params or {},
                 )
             )
         except DB_ERRORS as exc:
@@ -327,8 +369,10 @@ class Recorder:
             run_id = record.run_id
             if run_id is not None:
                 # Conditional: a row another instance already marked abandoned stays so,
-                # and a retried write never counts twice.
+                # a retried write never counts twice, and a run the watchdog timed out
+                # keeps that status (only its real duration is added).
                 if not finish_run(run_id, fields):
+                    _note_real_duration(run_id, record)
                     return None
             else:
                 run_id = insert_run(
@@ -339,6 +383,9 @@ class Recorder:
                         started_at=record.started_at,
                         hostname=record.hostname,
                         pid=record.pid,
+                        attempt=record.attempt,
+                        retry_of_id=record.retry_of,
+                        params=record.params,
                         **fields,
                     )
                 )
@@ -346,6 +393,18 @@ class Recorder:
         if record.status in TIMED_STATUSES and record.duration_ms is not None:
             get_window().note_recorded(run_id, record.job_id, record.duration_ms, recorded_at)
         return run_id
+
+
+def _note_real_duration(run_id: int, record: FinishedRun) -> None:
+    """Add a late-returning run's real duration to the row the watchdog timed out."""
+    real = record.measurements.get("real_duration_ms")
+    if real is None:
+        return
+    run = JobRun.objects.filter(pk=run_id, status=RunStatus.TIMED_OUT).only("measurements")
+    for row in run:
+        JobRun.objects.filter(pk=run_id).update(
+            measurements={**(row.measurements or {}), **record.measurements}
+        )
 
 
 def counter_updates(record: FinishedRun) -> dict:
@@ -360,8 +419,13 @@ def counter_updates(record: FinishedRun) -> dict:
         "last_duration_ms": record.duration_ms,
         "last_error": record.error,
     }
-    if record.status in FAILED_STATUSES:
+    if record.retrying:
+        # A failed attempt that will be retried: not a failure of the job (yet).
+        updates["retried_count"] = F("retried_count") + 1
+    elif record.status in FAILED_STATUSES:
         updates["failure_count"] = F("failure_count") + 1
+        if record.status == RunStatus.TIMED_OUT:
+            updates["timed_out_count"] = F("timed_out_count") + 1
     else:
         updates["success_count"] = F("success_count") + 1
         updates["last_success_at"] = updates["last_run_at"]
@@ -648,6 +712,8 @@ def bulk_counter_updates(records: list[FinishedRun]) -> dict:
         "missed_count": F("missed_count") + sum(1 for r in records if r.status == RunStatus.MISSED),
         "skipped_count": F("skipped_count")
         + sum(1 for r in records if r.status == RunStatus.SKIPPED),
+        "timed_out_count": F("timed_out_count")
+        + sum(1 for r in records if r.status == RunStatus.TIMED_OUT),
         "duration_sum_ms": F("duration_sum_ms")
         + sum(r.duration_ms for r in executed if r.duration_ms is not None),
     }

@@ -5,6 +5,7 @@ would run every job.
 """
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -22,11 +23,14 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, lease, services
+from scheduler_monitor import conf, lease, schedule_overrides, services
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
-from scheduler_monitor.registry import load_declarations, registry
+from scheduler_monitor.registry import build_trigger, load_declarations, registry
+from scheduler_monitor.run_isolation import run_in_child_process
+from scheduler_monitor.run_retries import retry_delay_seconds
+from scheduler_monitor.schedule_overrides import RunLimits
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +39,38 @@ FIRST_RUN_SPREAD_SECONDS = 10
 PRUNE_JOB_ID = "scheduler-monitor-prune"
 
 
-def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_id=None):
-    """Run one declared job through the recording path (the job store's stored callable)."""
+# Set while this process's scheduler is active: what bounds each job's runs (refreshed
+# every maintenance step, so overrides apply) and the scheduler retries are added to.
+_run_limits: dict[str, RunLimits] = {}
+_retry_scheduler = None
+
+
+def _limits_of(spec) -> RunLimits:
+    limits = _run_limits.get(spec.job_id)
+    if limits is not None:
+        return limits
+    return RunLimits(
+        timeout_seconds=spec.timeout_seconds or conf.get("DEFAULT_TIMEOUT_SECONDS"),
+        retries=spec.retries,
+        retry_backoff_seconds=spec.retry_backoff_seconds,
+    )
+
+
+def run_monitored_job(
+    job_id: str,
+    trigger: str = RunTrigger.SCHEDULED,
+    request_id=None,
+    *,
+    attempt: int = 1,
+    retry_of: int | None = None,
+    params: dict | None = None,
+):
+    """Run one declared job through the recording path (the job store's stored callable).
+
+    ``params`` are a manual run's checked arguments; ``attempt`` and ``retry_of`` link a
+    retry to the first run. A failed run is retried through the scheduler while attempts
+    are left; a run past its timeout is recorded as timed out (and not retried).
+    """
     spec = registry.get(job_id)
     if spec is None:
         load_declarations()
@@ -53,19 +87,65 @@ def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_
         if request_id is not None:
             services.trigger_request_link_run(request_id=request_id, run_id=run_id)
 
+    limits = _limits_of(spec)
+    kwargs = {**spec.kwargs, **(params or {})}
+    if spec.isolation == "process":
+        run = functools.partial(
+            run_in_child_process, spec.func, kwargs, timeout_seconds=limits.timeout_seconds
+        )
+    else:
+        run = functools.partial(spec.func, **kwargs)
+    scheduled_at = current_scheduled_time()
+    if trigger == RunTrigger.MANUAL and attempt == 1:
+        scheduled_at = timezone.now()
     record = get_recorder().execute(
         job_id,
-        lambda: spec.func(**spec.kwargs),
+        run,
         trigger=trigger,
-        scheduled_at=timezone.now() if trigger == RunTrigger.MANUAL else current_scheduled_time(),
+        scheduled_at=scheduled_at,
         on_start=link,
+        timeout_seconds=limits.timeout_seconds,
+        attempt=attempt,
+        retry_of=retry_of,
+        params=params or {},
+        retry_on_failure=attempt <= limits.retries and _retry_scheduler is not None,
     )
+    if record.retrying:
+        _schedule_retry(
+            job_id,
+            trigger,
+            failed_attempt=attempt,
+            first_run=retry_of or record.run_id,
+            params=params,
+            backoff_seconds=limits.retry_backoff_seconds,
+        )
     if request_id is not None:
         services.trigger_request_finish(
             request_id=request_id,
             succeeded=record.status == RunStatus.SUCCESS,
             error=record.error,
         )
+
+
+def _schedule_retry(job_id, trigger, *, failed_attempt, first_run, params, backoff_seconds):
+    """Add the next attempt to the scheduler as a one-off job, after the backoff."""
+    delay = retry_delay_seconds(backoff_seconds=backoff_seconds, failed_attempt=failed_attempt)
+    scheduler = _retry_scheduler
+    if scheduler is None:
+        return
+    scheduler.add_job(
+        run_monitored_job,
+        trigger="date",
+        run_date=timezone.now() + timedelta(seconds=delay),
+        args=[job_id, trigger],
+        kwargs={"attempt": failed_attempt + 1, "retry_of": first_run, "params": params},
+        id=f"retry-{job_id}-{first_run}-{failed_attempt + 1}",
+        name=f"{job_id} (attempt {failed_attempt + 1})",
+        jobstore=MANUAL_STORE,
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
+    logger.info("Job %s: attempt %s in %.1fs", job_id, failed_attempt + 1, delay)
 
 
 class SchedulerProcess:
@@ -89,6 +169,7 @@ class SchedulerProcess:
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
+        self._applied_triggers: dict[str, tuple] = {}
 
     # -- start ----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -103,27 +184,35 @@ class SchedulerProcess:
     def _activate(self) -> None:
         """Holding the lease: abandon orphans, register the jobs."""
         specs = self._specs
+        global _retry_scheduler
         services.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
+        # The effective trigger (a runtime override, else the declaration) and run limits.
+        triggers, limits = schedule_overrides.job_triggers_and_limits()
+        _run_limits.clear()
+        _run_limits.update(limits)
+        _retry_scheduler = self.scheduler
         for spec in specs:
-            self._add_job(spec, paused=spec.job_id in paused)
+            cron, seconds = triggers.get(spec.job_id) or (spec.cron, spec.interval_seconds)
+            self._add_job(spec, paused=spec.job_id in paused, cron=cron, seconds=seconds)
+            self._applied_triggers[spec.job_id] = (cron, seconds)
         self._remove_undeclared({spec.job_id for spec in specs})
         self._add_prune_job()
         self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.active = True
         logger.info("Scheduler %s active with %s job(s)", self.instance, len(specs))
 
-    def _add_job(self, spec, *, paused: bool) -> None:
+    def _add_job(self, spec, *, paused: bool, cron=None, seconds=None) -> None:
         extra = {}
-        if spec.interval_seconds:
+        if seconds:
             # Stagger first runs over the first seconds instead of one full interval later,
             # so a restart does not leave a gap as long as the longest interval.
-            spread = min(spec.interval_seconds, FIRST_RUN_SPREAD_SECONDS)
+            spread = min(seconds, FIRST_RUN_SPREAD_SECONDS)
             offset = zlib.crc32(spec.job_id.encode()) % 1000 / 1000 * spread
             extra["next_run_time"] = timezone.now() + timedelta(seconds=offset)
         job = self.scheduler.add_job(
             run_monitored_job,
-            trigger=spec.build_trigger(timezone=settings.TIME_ZONE),
+            trigger=build_trigger(cron=cron, seconds=seconds, timezone=settings.TIME_ZONE),
             args=[spec.job_id],
             id=spec.job_id,
             name=spec.name,
@@ -178,7 +267,9 @@ class SchedulerProcess:
         logger.info("Scheduler stopping: no new runs will start")
 
     def _finish(self) -> None:
+        global _retry_scheduler
         self._stop.set()
+        _retry_scheduler = None
         recorder = get_recorder()
         timeout = conf.get("SHUTDOWN_TIMEOUT")
         if not recorder.wait_idle(timeout):
@@ -237,6 +328,7 @@ class SchedulerProcess:
                 self._start_triggered_runs()
                 self._prune_execution_log(now)
                 services.job_pauses_reapply(scheduler=self.scheduler)
+                self._apply_schedule_overrides()
                 # Pause/resume from other processes change the job store directly;
                 # waking up makes this scheduler re-read it.
                 self.scheduler.wakeup()
@@ -246,6 +338,15 @@ class SchedulerProcess:
             except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
                 logger.exception("Maintenance step failed")
         self._shut_down_scheduler()
+
+    def _apply_schedule_overrides(self) -> None:
+        """Reschedule jobs whose effective trigger changed; refresh the run limits."""
+        triggers, limits = schedule_overrides.job_triggers_and_limits()
+        _run_limits.clear()
+        _run_limits.update(limits)
+        schedule_overrides.job_schedules_apply(
+            scheduler=self.scheduler, applied=self._applied_triggers, triggers=triggers
+        )
 
     def _shut_down_scheduler(self) -> None:
         """Shut the scheduler down once stop() was asked, waiting for a start() in progress."""
@@ -262,6 +363,7 @@ class SchedulerProcess:
                 run_monitored_job,
                 trigger="date",
                 args=[request.job.job_id, RunTrigger.MANUAL, request.pk],
+                kwargs={"params": request.params} if request.params else {},
                 id=f"manual-{request.pk}",
                 name=f"{request.job.name} (manual)",
                 jobstore=MANUAL_STORE,

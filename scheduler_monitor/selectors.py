@@ -502,6 +502,8 @@ class PrometheusJob:
     grace_seconds: float = 0.0
     late_seconds: float | None = None
     stuck_runs: int = 0
+    timed_out_count: int = 0
+    retried_count: int = 0
 
     @property
     def overdue(self) -> bool:
@@ -531,6 +533,8 @@ PROMETHEUS_JOB_FIELDS = (
     "last_duration_ms",
     "expected_interval_seconds",
     "grace_seconds",
+    "timed_out_count",
+    "retried_count",
 )
 
 
@@ -574,6 +578,8 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
             grace_seconds=effective_grace_seconds(grace, interval),
             late_seconds=None if paused else late_seconds(next_runs.get(job_id), now),
             stuck_runs=len(stuck.get(job_id, ())),
+            timed_out_count=timed_out,
+            retried_count=retried,
         )
         for (
             pk,
@@ -591,6 +597,8 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
             last_duration,
             interval,
             grace,
+            timed_out,
+            retried,
         ) in rows
     ]
     overview = scheduler_overview(now=now)

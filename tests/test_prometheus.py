@@ -27,6 +27,8 @@ BRIEF_FAMILIES = {
 IDIOMATIC_FAMILIES = {
     "scheduler_job_success",
     "scheduler_job_failure",
+    "scheduler_job_timed_out",
+    "scheduler_job_retried",
     "scheduler_job_duration_seconds",
     "scheduler_job_last_run_timestamp_seconds",
     "scheduler_job_last_success_timestamp_seconds",
@@ -100,6 +102,8 @@ def test_it_exports_values_equal_to_the_database_and_reference_stats(jobs_with_r
 
         assert get("scheduler_job_success_total") == job.success_count
         assert get("scheduler_job_failure_total") == job.failure_count
+        assert get("scheduler_job_timed_out_total") == job.timed_out_count == 0
+        assert get("scheduler_job_retried_total") == job.retried_count == 0
         assert job.success_count + job.failure_count == len(durations)
         assert get("scheduler_job_last_duration_ms") == pytest.approx(durations[-1])
         assert get("scheduler_job_last_run_timestamp") == pytest.approx(job.last_run_at.timestamp())
