@@ -55,6 +55,7 @@ and the kind's parameters (defaults in ``ALERT_KIND_PARAMS``):
   before that window (give one or both).
 - ``overdue``: the job's next run is past due by more than its grace.
 - ``stuck``: a run is still running past the job's max runtime.
+- ``timed_out``: the job's last run, within ``window_minutes``, passed its time limit.
 - ``scheduler_down``: no scheduler has a fresh heartbeat.
 """
 
@@ -102,6 +103,7 @@ DEFAULT_ALERT_RULES = [
     {"name": "slow_p95", "kind": "p95", "factor": 3, "severity": "warning"},
     {"name": "overdue", "kind": "overdue", "severity": "warning"},
     {"name": "stuck_run", "kind": "stuck", "severity": "warning"},
+    {"name": "timed_out", "kind": "timed_out", "severity": "warning"},
     {"name": "scheduler_down", "kind": "scheduler_down", "severity": "critical"},
 ]
 ALERT_SEVERITIES = ("warning", "critical")
@@ -118,6 +120,7 @@ ALERT_KIND_PARAMS: dict[str, dict[str, Any]] = {
     },
     "overdue": {},
     "stuck": {},
+    "timed_out": {"window_minutes": 60},
     "scheduler_down": {},
 }
 ALERT_COMMON_KEYS = {"name", "kind", "severity", "jobs", "categories"}

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +115,9 @@ class Watchdog:
                     continue
                 with self._cond:
                     self._live.discard(deadline.run_id)
+            # Time-outs are rare: hold no connection between them (nor at the end of a
+            # test run, where PostgreSQL refuses to drop a database still in use).
+            connections.close_all()
 
 
 def record_timed_out(deadline: _Deadline) -> None:

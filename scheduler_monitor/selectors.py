@@ -1418,7 +1418,22 @@ def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
     return [_alert(rule, message, value=status.heartbeat_age_seconds)]
 
 
+def _timed_out_alerts(rule, jobs, now) -> list[Alert]:
+    """Jobs whose last run passed its time limit within the window (no query: the job row)."""
+    since = now - timedelta(minutes=rule["window_minutes"])
+    alerts = []
+    for job in jobs:
+        if job.last_status != RunStatus.TIMED_OUT or not job.last_run_at or job.last_run_at < since:
+            continue
+        message = f"last run timed out after {job.timeout_seconds or 0:g} s"
+        if job.isolation != "process":
+            message += "; it may still be running: a thread cannot be stopped"
+        alerts.append(_alert(rule, message, job, threshold=job.timeout_seconds))
+    return alerts
+
+
 ALERT_EVALUATORS = {
+    "timed_out": _timed_out_alerts,
     "failure_ratio": _failure_ratio_alerts,
     "consecutive_failures": _consecutive_failure_alerts,
     "p95": _p95_alerts,
