@@ -17,6 +17,7 @@ BADGE_COLOURS = {
     "success": ("#d7f2dd", "#135c27"),
     "failure": ("#c62828", "#fff"),
     "abandoned": ("#c62828", "#fff"),
+    "timed_out": ("#c62828", "#fff"),
     "running": ("#dbe9ff", "#1b4c9c"),
 }
 

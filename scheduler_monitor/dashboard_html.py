@@ -121,7 +121,7 @@ ROW = (
     '<td class="sm-num" data-cell="runs">{runs}</td>\n'
     '<td class="sm-num">{avg}</td>\n'
     '<td class="sm-num">{p95}</td>\n'
-    "<td>{status_badge}\n{stuck_badge}</td>\n"
+    "<td>{status_badge}\n{stuck_badge}{attempts_note}</td>\n"
     "<td>{last_run}</td>\n"
     "<td>{next_run}\n{overdue_badge}</td>\n"
     "<td>{paused_badge}</td>\n"
@@ -134,7 +134,12 @@ RATE_BAR = (
 MUTED = '<span class="sm-muted">{text}</span>'
 BADGE = '<span class="sm-badge sm-badge-{kind}">{text}</span>'
 TITLED_BADGE = '<span class="sm-badge sm-badge-{kind}" title="{title}">{text}</span>'
-FAILING_STATUSES = ("failure", "abandoned")
+FAILING_STATUSES = ("failure", "abandoned", "timed_out")
+# Failures (final) beside retried attempts and time-outs, shown only once either happened.
+ATTEMPTS_NOTE = (
+    '\n<span class="sm-muted sm-attempts" title="{title}">{failures} / {retried} / {timed_out}'
+    "</span>"
+)
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,7 @@ def job_row(row, parts: TableParts) -> SafeString:
         p95=duration(stats.p95_duration_ms),
         status_badge=status_badge(job, parts),
         stuck_badge=stuck_badge(row.stuck_runs, parts),
+        attempts_note=attempts_note(job, parts),
         last_run=parts.time(job.last_run_at, "relative"),
         next_run=parts.paused if job.paused else parts.time(row.next_run_at, "relative"),
         overdue_badge=(
@@ -236,6 +242,19 @@ def job_row(row, parts: TableParts) -> SafeString:
             else ""
         ),
         paused_badge=parts.paused_badge if job.paused else parts.not_paused,
+    )
+
+
+def attempts_note(job, parts: TableParts) -> SafeString | str:
+    """Failed / retried / timed-out counts, when a job ever retried or timed out."""
+    if not (job.retried_count or job.timed_out_count):
+        return ""
+    return html_format(
+        ATTEMPTS_NOTE,
+        title=gettext("failures (final) / retried attempts / timed out"),
+        failures=parts.number(job.failure_count),
+        retried=parts.number(job.retried_count),
+        timed_out=parts.number(job.timed_out_count),
     )
 
 

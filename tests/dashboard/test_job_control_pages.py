@@ -147,3 +147,14 @@ def test_the_admin_shows_entries_read_only(admin_client, job, operator_client):
     )
     assert bulk.status_code in (200, 302)
     assert AuditEntry.objects.get().action == "pause"
+
+
+def test_the_job_table_shows_final_failures_retries_and_time_outs(admin_client, job):
+    """Once a job retried or timed out, its row shows failures / retried / timed out."""
+    JobDefinition.objects.filter(job_id="rebuild").update(
+        failure_count=3, retried_count=5, timed_out_count=1, last_status="timed_out"
+    )
+    page = parse(admin_client.get(reverse("scheduler_monitor_dashboard")).content)
+    row = page.find_all("tr", **{"data-job-id": "rebuild"})[0]
+    assert row.find_all("span", **{"class": "sm-muted sm-attempts"})[0].text == "3 / 5 / 1"
+    assert "sm-row-failing" in row.attrs["class"]
