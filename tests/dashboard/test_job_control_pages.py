@@ -158,3 +158,19 @@ def test_the_job_table_shows_final_failures_retries_and_time_outs(admin_client, 
     row = page.find_all("tr", **{"data-job-id": "rebuild"})[0]
     assert row.find_all("span", **{"class": "sm-muted sm-attempts"})[0].text == "3 / 5 / 1"
     assert "sm-row-failing" in row.attrs["class"]
+
+
+def test_the_admins_job_actions_write_entries(admin_client, job):
+    """Pausing and triggering from the admin's job list leaves entries like the pages."""
+    changelist = reverse("admin:scheduler_monitor_jobdefinition_changelist")
+    for action in ("pause_jobs", "resume_jobs", "trigger_jobs"):
+        response = admin_client.post(
+            changelist, {"action": action, "_selected_action": [job.pk], "index": 0}
+        )
+        assert response.status_code == 302
+    entries = list(AuditEntry.objects.order_by("id"))
+    assert [(e.action, e.job_id, e.username, e.auth) for e in entries] == [
+        ("pause", job.pk, "admin", "session"),
+        ("resume", job.pk, "admin", "session"),
+        ("trigger", job.pk, "admin", "session"),
+    ]
