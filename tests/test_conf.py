@@ -30,6 +30,11 @@ def test_project_values_override_defaults(settings):
         ("HISTOGRAM_BUCKETS", [1, 0.5]),
         ("BRIEF_METRICS", "yes"),
         ("NO_SUCH_SETTING", 1),
+        ("AUDIT_TRUSTED_PROXIES", -1),
+        ("AUDIT_TRUSTED_PROXIES", 1.5),
+        ("DEFAULT_TIMEOUT_SECONDS", 0),
+        ("DEFAULT_TIMEOUT_SECONDS", "60"),
+        ("PROCESS_KILL_GRACE_SECONDS", -1),
     ],
 )
 def test_a_bad_value_raises_improperly_configured_naming_the_key(settings, key, value):

@@ -75,3 +75,25 @@ def test_an_unimportable_job_module_names_the_module(settings):
     settings.SCHEDULER_MONITOR = {"JOB_MODULES": ["no.such.module"]}
     with pytest.raises(ImproperlyConfigured, match="'no.such.module'"):
         load_declarations()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"timeout_seconds": 0}, "timeout_seconds"),
+        ({"retries": -1}, "retries"),
+        ({"retries": 11}, "retries"),
+        ({"retry_backoff_seconds": -1}, "retry_backoff_seconds"),
+        ({"isolation": "fiber"}, "isolation"),
+        ({"params": {"days": list}}, "param 'days'"),
+        ({"params": {"not valid": int}}, "param 'not valid'"),
+    ],
+)
+def test_it_refuses_bad_job_control_options(options, message):
+    """Timeout, retries, isolation and params are checked at declaration, naming the job."""
+    from scheduler_monitor.registry import JobRegistry, JobSpec
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        JobRegistry().register(
+            JobSpec(job_id="j", name="j", func=len, interval_seconds=60, **options)
+        )
