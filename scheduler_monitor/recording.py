@@ -32,7 +32,7 @@ from scheduler_monitor.models import (
     RunStatus,
     RunTrigger,
 )
-from scheduler_monitor.run_timeouts import RunTimedOut, get_watchdog, timed_out_error
+from scheduler_monitor.run_timeouts import Deadline, RunTimedOut, get_watchdog, timed_out_error
 from scheduler_monitor.window import get_window
 
 logger = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ class Recorder:
             if run_id is not None:
                 self._active_runs.add(run_id)
         if timeout_seconds and run_id is not None:
-            get_watchdog().watch(
+            get_watchdog(write_timed_out).watch(
                 run_id=run_id, job_id=job_id, started_at=started_at, timeout_seconds=timeout_seconds
             )
         measurements: dict = {}
@@ -259,7 +259,7 @@ class Recorder:
             duration_ms = (time.perf_counter() - t0) * 1000.0
             _current_measurements.reset(token)
             if timeout_seconds and run_id is not None:
-                get_watchdog().forget(run_id)
+                get_watchdog(write_timed_out).forget(run_id)
         if timeout_seconds and (stopped_at_limit or duration_ms > timeout_seconds * 1000.0):
             # Past its limit: timed out, whatever it returned. The watchdog normally wrote
             # that already; this write then only adds the real duration as a measurement.
@@ -660,6 +660,29 @@ def reset_recorder() -> Recorder:
 
 def get_recorder() -> Recorder:
     return recorder
+
+
+def write_timed_out(deadline: Deadline) -> None:
+    """Store a run as timed out now (the watchdog's writer): limit as duration, counters."""
+    close_old_connections()
+    written = get_recorder().write(
+        FinishedRun(
+            job_id=deadline.job_id,
+            status=RunStatus.TIMED_OUT,
+            started_at=deadline.started_at,
+            finished_at=timezone.now(),
+            duration_ms=deadline.timeout_seconds * 1000.0,
+            error=timed_out_error(deadline.timeout_seconds),
+            run_id=deadline.run_id,
+        )
+    )
+    if written is not None:
+        logger.error(
+            "Job %s: run %s passed its time limit of %gs and is recorded as timed out",
+            deadline.job_id,
+            deadline.run_id,
+            deadline.timeout_seconds,
+        )
 
 
 def write_finished_runs(records: list[FinishedRun]) -> int:

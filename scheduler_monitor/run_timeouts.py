@@ -2,9 +2,9 @@
 
 The recorder registers each run that has a time limit; the watchdog thread sleeps until the
 earliest deadline and then writes the run as timed out through the recorder's one write
-path (a conditional update: a run that finished first keeps its status, and a run that
-finishes later cannot overwrite ``timed_out``; its real duration is added as the
-``real_duration_ms`` measurement). Writing does not stop the run: a thread cannot be
+path (``recording.write_timed_out``), a conditional update: a run that finished first keeps
+its status, and a run that finishes later cannot overwrite ``timed_out`` (its real duration
+is added as the ``real_duration_ms`` measurement). Writing does not stop the run: a thread cannot be
 killed in Python, so only ``isolation="process"`` jobs are stopped (see run_isolation.py).
 """
 
@@ -32,7 +32,7 @@ def timed_out_error(timeout_seconds: float) -> str:
 
 
 @dataclass(order=True)
-class _Deadline:
+class Deadline:
     at: float  # time.monotonic()
     order: int
     run_id: int = field(compare=False)
@@ -46,7 +46,7 @@ class Watchdog:
 
     def __init__(self, write_timed_out):
         self._write = write_timed_out
-        self._heap: list[_Deadline] = []
+        self._heap: list[Deadline] = []
         self._live: set[int] = set()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -54,7 +54,7 @@ class Watchdog:
 
     def watch(self, *, run_id: int, job_id: str, started_at: datetime, timeout_seconds: float):
         """Time the run out ``timeout_seconds`` from now unless ``forget`` comes first."""
-        deadline = _Deadline(
+        deadline = Deadline(
             time.monotonic() + timeout_seconds,
             next(self._order),
             run_id,
@@ -81,7 +81,7 @@ class Watchdog:
         with self._cond:
             return set(self._live)
 
-    def _next_due(self) -> list[_Deadline]:
+    def _next_due(self) -> list[Deadline]:
         with self._cond:
             while True:
                 while self._heap and self._heap[0].run_id not in self._live:
@@ -120,42 +120,14 @@ class Watchdog:
             connections.close_all()
 
 
-def record_timed_out(deadline: _Deadline) -> None:
-    """Write the run as timed out now: status, limit as duration, counters, in one transaction."""
-    from django.utils import timezone
-
-    from scheduler_monitor.models import RunStatus
-    from scheduler_monitor.recording import FinishedRun, get_recorder
-
-    close_old_connections()
-    now = timezone.now()
-    written = get_recorder().write(
-        FinishedRun(
-            job_id=deadline.job_id,
-            status=RunStatus.TIMED_OUT,
-            started_at=deadline.started_at,
-            finished_at=now,
-            duration_ms=deadline.timeout_seconds * 1000.0,
-            error=timed_out_error(deadline.timeout_seconds),
-            run_id=deadline.run_id,
-        )
-    )
-    if written is not None:
-        logger.error(
-            "Job %s: run %s passed its time limit of %gs and is recorded as timed out",
-            deadline.job_id,
-            deadline.run_id,
-            deadline.timeout_seconds,
-        )
-
-
 _watchdog: Watchdog | None = None
 _lock = threading.Lock()
 
 
-def get_watchdog() -> Watchdog:
+def get_watchdog(write_timed_out) -> Watchdog:
+    """This process's watchdog; ``write_timed_out(deadline)`` stores a run as timed out."""
     global _watchdog
     with _lock:
         if _watchdog is None:
-            _watchdog = Watchdog(record_timed_out)
+            _watchdog = Watchdog(write_timed_out)
         return _watchdog
