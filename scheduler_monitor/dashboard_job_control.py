@@ -8,7 +8,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from scheduler_monitor import audit, schedule_overrides, services
+from scheduler_monitor import audit, schedule_overrides, schedules, services
 from scheduler_monitor.audit import request_actor
 
 CHANGE_PERMISSION = "scheduler_monitor.change_jobdefinition"
@@ -28,8 +28,8 @@ FORM_FIELDS = {
 def job_control_context(request: HttpRequest, job) -> dict:
     """What the job page shows about overrides, arguments and recent manual actions."""
     return {
-        "overrides": schedule_overrides.overrides_of(job),
-        "declared_schedule": schedule_overrides.declared_of(job).get("schedule") or "",
+        "overrides": schedules.overrides_of(job),
+        "declared_schedule": schedules.declared_of(job).get("schedule") or "",
         "next_fire_times": schedule_overrides.next_fire_times(job),
         "recent_changes": list(audit.audit_entries(job_id=job.job_id)[:RECENT_CHANGES]),
         "job_params": sorted((job.params_schema or {}).items()),

@@ -32,7 +32,7 @@ from scheduler_monitor.models import (
     TriggerStatus,
 )
 from scheduler_monitor.registry import JobSpec
-from scheduler_monitor.schedule_overrides import declared_values, effective_values, overrides_of
+from scheduler_monitor.schedules import declared_values, effective_values, overrides_of
 from scheduler_monitor.selectors import EPOCH, job_is_busy, paused_jobs_still_scheduled
 from scheduler_monitor.stats import percentile
 

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
-from scheduler_monitor import schedule_overrides, services
+from scheduler_monitor import schedule_overrides, schedules, services
 from scheduler_monitor.api import serializers as s
 from scheduler_monitor.api.auth import CanChangeJobs, CanViewJobs
 from scheduler_monitor.api.envelope import ApiError, envelope
@@ -47,12 +47,12 @@ SCHEDULE_RESPONSES = {
 
 
 def schedule_state(job) -> dict:
-    overrides = schedule_overrides.overrides_of(job)
+    overrides = schedules.overrides_of(job)
     to_utc = s.UtcDateTimeField().to_representation
     return {
         "job_id": job.job_id,
         "schedule": job.schedule,
-        "declared_schedule": schedule_overrides.declared_of(job).get("schedule") or "",
+        "declared_schedule": schedules.declared_of(job).get("schedule") or "",
         "overridden": bool(overrides),
         "overrides": overrides,
         "expected_interval_seconds": job.expected_interval_seconds,
