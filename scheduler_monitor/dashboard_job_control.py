@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from scheduler_monitor import audit, schedule_overrides, schedules, services
 from scheduler_monitor.audit import request_actor
+from scheduler_monitor.job_params import form_fields
 
 CHANGE_PERMISSION = "scheduler_monitor.change_jobdefinition"
 RECENT_CHANGES = 10
@@ -32,7 +33,7 @@ def job_control_context(request: HttpRequest, job) -> dict:
         "declared_schedule": schedules.declared_of(job).get("schedule") or "",
         "next_fire_times": schedule_overrides.next_fire_times(job),
         "recent_changes": list(audit.audit_entries(job_id=job.job_id)[:RECENT_CHANGES]),
-        "job_params": sorted((job.params_schema or {}).items()),
+        "job_params": form_fields(job),
         "can_change_schedule": request.user.has_perm(CHANGE_PERMISSION),
     }
 

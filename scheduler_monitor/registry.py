@@ -76,12 +76,21 @@ class JobSpec:
         return build_trigger(cron=self.cron, seconds=self.interval_seconds, timezone=timezone)
 
     @property
-    def params_schema(self) -> dict[str, str]:
-        """The declared arguments as stored: ``{"days": "int"}``."""
+    def params_schema(self) -> dict:
+        """The declared arguments as stored: ``{"days": "int"}``, or the JSON schema itself."""
+        if is_json_schema(self.params):
+            return dict(self.params)
         return {name: PARAM_TYPE_NAMES[kind] for name, kind in self.params.items()}
 
 
 PARAM_TYPE_NAMES = {int: "int", float: "float", str: "str", bool: "bool"}
+
+
+def is_json_schema(params: dict) -> bool:
+    """``params`` given as a JSON schema of an object (not ``{name: type}``)."""
+    return isinstance(params, dict) and params.get("type") == "object"
+
+
 ISOLATIONS = ("thread", "process")
 
 
@@ -202,6 +211,16 @@ def validate_spec(spec: JobSpec) -> None:
         raise ImproperlyConfigured(f"Job {spec.job_id!r}: isolation must be one of {ISOLATIONS}")
     if not isinstance(spec.params, dict):
         raise ImproperlyConfigured(f"Job {spec.job_id!r}: params must be a dict of name: type")
+    if is_json_schema(spec.params):
+        import jsonschema
+
+        try:
+            jsonschema.Draft202012Validator.check_schema(spec.params)
+        except jsonschema.SchemaError as exc:
+            raise ImproperlyConfigured(
+                f"Job {spec.job_id!r}: params is not a valid JSON schema: {exc.message}"
+            ) from exc
+        return
     for name, kind in spec.params.items():
         if not (isinstance(name, str) and name.isidentifier()) or kind not in PARAM_TYPE_NAMES:
             raise ImproperlyConfigured(

@@ -42,18 +42,26 @@ class ScheduleInvalid(ValueError):
         self.message = message
 
 
+MAX_SECONDS = 366 * 86400  # a year: APScheduler's arithmetic overflows on huge intervals
+MIN_INTERVAL_SECONDS = 1
+
+
 def _number(field: str, value, *, minimum: float = 0.0, strict: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScheduleInvalid(field, "must be a number of seconds")
     if value < minimum or (strict and value == minimum) or value != value:
         raise ScheduleInvalid(field, f"must be {'>' if strict else '>='} {minimum:g}")
+    if value > MAX_SECONDS:
+        raise ScheduleInvalid(field, f"must be at most {MAX_SECONDS} (a year)")
     return float(value)
 
 
 def validate_changes(changes: dict) -> dict:
     """Check a change request; return {api field: value or None (clear)}."""
-    if not isinstance(changes, dict) or not changes:
-        raise ScheduleInvalid("non_field_errors", f"give one of {', '.join(OVERRIDE_COLUMNS)}")
+    if not isinstance(changes, dict):
+        raise ScheduleInvalid(
+            "non_field_errors", f"give an object of {', '.join(OVERRIDE_COLUMNS)}"
+        )
     unknown = sorted(set(changes) - set(OVERRIDE_COLUMNS))
     if unknown:
         raise ScheduleInvalid(unknown[0], f"unknown field; known: {', '.join(OVERRIDE_COLUMNS)}")
@@ -77,6 +85,8 @@ def validate_changes(changes: dict) -> dict:
             clean[name] = value
         elif name == "retry_backoff_seconds":
             clean[name] = _number(name, value, strict=False)
+        elif name == "seconds":
+            clean[name] = _number(name, value, minimum=MIN_INTERVAL_SECONDS, strict=False)
         else:
             clean[name] = _number(name, value)
     if clean.get("cron") and clean.get("seconds"):
@@ -108,13 +118,18 @@ def _apply(job: JobDefinition, overrides: dict, actor: Actor | None, action: str
         audit_record(actor=actor, action=action, job=job, before=before, after=_snapshot(job))
 
 
-def _locked_job(job_id: str) -> JobDefinition:
+def _existing_job(job_id: str, *, lock: bool = False) -> JobDefinition:
     from scheduler_monitor.services import JobNotFound
 
-    job = JobDefinition.objects.select_for_update().filter(job_id=job_id, removed=False).first()
+    jobs = JobDefinition.objects.filter(job_id=job_id, removed=False)
+    job = (jobs.select_for_update() if lock else jobs).first()
     if job is None:
         raise JobNotFound(f"job {job_id!r} does not exist or is no longer declared")
     return job
+
+
+def _locked_job(job_id: str) -> JobDefinition:
+    return _existing_job(job_id, lock=True)
 
 
 def job_schedule_update(*, job_id: str, changes: dict, actor: Actor | None) -> JobDefinition:
@@ -124,6 +139,8 @@ def job_schedule_update(*, job_id: str, changes: dict, actor: Actor | None) -> J
     interval override and the other way round.
     """
     clean = validate_changes(changes)
+    if not clean:  # nothing to change (an empty PATCH): no write, no audit entry
+        return _existing_job(job_id)
     with transaction.atomic():
         job = _locked_job(job_id)
         overrides = overrides_of(job)

@@ -9,7 +9,8 @@ from scheduler_monitor.api.auth import CanChangeJobs, CanViewJobs
 from scheduler_monitor.api.envelope import ApiError, envelope
 from scheduler_monitor.api.views import JOB_ID, ApiView, JobDetailView, job_not_found
 from scheduler_monitor.audit import request_actor
-from scheduler_monitor.registry import JOB_ID_PATTERN
+from scheduler_monitor.registry import JOB_ID_PATTERN, MAX_RETRIES
+from scheduler_monitor.schedule_overrides import MAX_SECONDS, MIN_INTERVAL_SECONDS
 
 SCHEDULE_STATE = inline_serializer(
     name="JobScheduleState",
@@ -28,18 +29,53 @@ SCHEDULE_STATE = inline_serializer(
         "next_fire_times": serializers.ListField(child=s.UtcDateTimeField()),
     },
 )
-SCHEDULE_BODY = inline_serializer(
-    name="JobScheduleChange",
-    fields={
-        "cron": serializers.CharField(required=False, allow_null=True),
-        "seconds": serializers.FloatField(required=False, allow_null=True),
-        "grace_seconds": serializers.FloatField(required=False, allow_null=True),
-        "max_runtime_seconds": serializers.FloatField(required=False, allow_null=True),
-        "timeout_seconds": serializers.FloatField(required=False, allow_null=True),
-        "retries": serializers.IntegerField(required=False, allow_null=True),
-        "retry_backoff_seconds": serializers.FloatField(required=False, allow_null=True),
-    },
+
+
+def _seconds(minimum: float, *, exclusive: bool = True) -> dict:
+    return {
+        "type": "number",
+        "minimum": minimum,
+        "exclusiveMinimum": exclusive,
+        "maximum": MAX_SECONDS,
+        "nullable": True,
+    }
+
+
+# A crontab the API surely accepts (numbers in range, *, */step); the server accepts every
+# APScheduler crontab and answers 400 naming "cron" for the rest.
+_CRON_FIELDS = (
+    r"(\*|\*/([1-9]|[1-5][0-9])|[1-5]?[0-9])",
+    r"(\*|\*/([1-9]|1[0-9]|2[0-3])|1?[0-9]|2[0-3])",
+    r"(\*|\*/([1-9]|[12][0-9])|[1-9]|1[0-9]|2[0-8])",
+    r"(\*|\*/([1-9]|1[0-2])|[1-9]|1[0-2])",
+    r"(\*|[0-6])",
 )
+SCHEDULE_BODY = {
+    "type": "object",
+    "description": (
+        "Fields to override; null clears one override; cron or seconds, not both. "
+        "An empty object changes nothing."
+    ),
+    "additionalProperties": False,
+    "properties": {
+        "cron": {
+            "type": "string",
+            "nullable": True,
+            "pattern": "^" + " ".join(_CRON_FIELDS) + "$",
+            "example": "*/5 * * * *",
+        },
+        "seconds": _seconds(MIN_INTERVAL_SECONDS, exclusive=False),
+        "grace_seconds": _seconds(0),
+        "max_runtime_seconds": _seconds(0),
+        "timeout_seconds": _seconds(0),
+        "retries": {"type": "integer", "minimum": 0, "maximum": MAX_RETRIES, "nullable": True},
+        "retry_backoff_seconds": _seconds(0, exclusive=False),
+    },
+    "not": {
+        "required": ["cron", "seconds"],
+        "properties": {"cron": {"type": "string"}, "seconds": {"type": "number"}},
+    },
+}
 SCHEDULE_RESPONSES = {
     200: s.enveloped("JobScheduleResponse", SCHEDULE_STATE),
     **s.errors(400, 401, 403, 404),
@@ -89,7 +125,7 @@ class JobView(JobDetailView):
         operation_id="job_schedule_change",
         summary="Override a job's schedule, limits or retries (null clears one override)",
         parameters=[JOB_ID],
-        request=SCHEDULE_BODY,
+        request={"application/json": SCHEDULE_BODY},
         responses=SCHEDULE_RESPONSES,
     )
     def patch(self, request, job_id):

@@ -237,7 +237,7 @@ class JobSerializer(UtcModelSerializer):
     )
     declared_schedule = serializers.CharField(help_text="The schedule the code declares.")
     params = serializers.DictField(
-        source="params_schema", child=serializers.CharField(), help_text="Declared arguments."
+        source="params_schema", help_text="Declared arguments: name: type, or a JSON schema."
     )
 
     class Meta:

@@ -90,12 +90,15 @@ def test_it_refuses_a_bad_cron_naming_the_field_and_changes_nothing(changer, dec
         ({"retries": True}, "retries"),
         ({"cron": "* * * * *", "seconds": 5}, "cron"),
         ({"colour": "red"}, "colour"),
-        ({}, "non_field_errors"),
+        ({"seconds": 0.5}, "seconds"),
+        ({"timeout_seconds": 1e12}, "timeout_seconds"),
     ):
         payload = error_of(changer.patch(f"{P}/jobs/sync", body, format="json"), 400)
         assert payload["data"]["field"] == field, body
         assert field in payload["message"]
     error_of(changer.patch(f"{P}/jobs/sync", [1, 2], format="json"), 400)
+    # An empty object changes nothing and answers the current state.
+    assert data_of(changer.patch(f"{P}/jobs/sync", {}, format="json"))["overridden"] is False
     assert JobDefinition.objects.values().get(job_id="sync") == before
     assert not AuditEntry.objects.exists()
 
