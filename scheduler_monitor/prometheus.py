@@ -14,7 +14,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from scheduler_monitor import conf, histogram, selectors
+from scheduler_monitor import conf, histogram, job_health
 
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
 LABELS = ("job_id", "job_name", "owner", "category")
@@ -70,7 +70,7 @@ BRIEF_STATS = (
 
 
 class SchedulerCollector(Collector):
-    """Collects the scheduler families from one ``selectors.prometheus_snapshot()`` per scrape."""
+    """Collects the scheduler families from one ``job_health.prometheus_snapshot()`` per scrape."""
 
     def __init__(self, *, brief: bool | None = None):
         # None: follow SCHEDULER_MONITOR["BRIEF_METRICS"] at each scrape.
@@ -84,7 +84,7 @@ class SchedulerCollector(Collector):
         return iter(self._families().values())
 
     def collect(self) -> Iterator[Metric]:
-        snapshot = selectors.prometheus_snapshot()
+        snapshot = job_health.prometheus_snapshot()
         families = self._families()
         bounds = conf.get("HISTOGRAM_BUCKETS")
         self._add_jobs(families, snapshot.jobs, bounds)

@@ -7,9 +7,10 @@ from django.db import models
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from scheduler_monitor.job_control import BATCH_ACTIONS
+from scheduler_monitor.jobs import JOB_ORDERING_FIELDS
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, RunTrigger, TriggerRequest
-from scheduler_monitor.selectors import JOB_ORDERING_FIELDS, RUNS_PAGE_SIZE_MAX
-from scheduler_monitor.services import BATCH_ACTIONS
+from scheduler_monitor.runs import RUNS_PAGE_SIZE_MAX
 
 MAX_PAGE = 1_000_000
 MAX_HEATMAP_HOURS = 24 * 30
