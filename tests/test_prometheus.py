@@ -13,8 +13,8 @@ from django_apscheduler.models import DjangoJob
 from prometheus_client import CollectorRegistry, generate_latest
 
 from scheduler_monitor import scheduler_instances
+from scheduler_monitor.exposition import SchedulerCollector
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, SchedulerInstance
-from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.window import reset_window
 from tests.prometheus_parse import parse, sample
 

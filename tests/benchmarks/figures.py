@@ -354,7 +354,7 @@ def prometheus_scrape(repeat: int = 7) -> Figure:
     """Server time of the scheduler scrape vs generate_latest over the same families in memory."""
     from prometheus_client import generate_latest
 
-    from scheduler_monitor.prometheus import SchedulerCollector
+    from scheduler_monitor.exposition import SchedulerCollector
 
     client = superuser_client()
     url = "/api/v1/scheduler/metrics/prometheus"

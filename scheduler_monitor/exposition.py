@@ -1,4 +1,4 @@
-"""The Prometheus collector: every scheduler metric family, built by prometheus_client.
+"""The Prometheus exposition of the scheduler: every metric family, built by prometheus_client.
 
 Counters and last-* values come from the database (monotonic counters survive pruning),
 statistics from this process's rolling window. Nothing here writes exposition text.
@@ -6,6 +6,7 @@ statistics from this process's rolling window. Nothing here writes exposition te
 
 from collections.abc import Iterator
 
+from prometheus_client import generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -201,3 +202,8 @@ class SchedulerCollector(Collector):
         if job.expected_interval_seconds is not None:
             families["expected_interval"].add_metric(labels, job.expected_interval_seconds)
         families["stuck"].add_metric(labels, job.stuck_runs)
+
+
+def scheduler_exposition() -> bytes:
+    """The scheduler families in the text format, as one scrape would return them."""
+    return generate_latest(SchedulerCollector())

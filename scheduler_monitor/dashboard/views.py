@@ -1,4 +1,4 @@
-"""The admin-hosted dashboard: thin views over the selectors, rendered from templates.
+"""The admin-hosted dashboard: thin views over the domain modules, rendered from templates.
 
 The first page and every auto-refresh render the same partials (``_live.html``).
 """
@@ -17,11 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from scheduler_monitor import (
     alert_rules,
-    charts,
     conf,
     heatmaps,
     job_control,
@@ -32,8 +31,9 @@ from scheduler_monitor import (
     scheduler_instances,
     summary,
 )
+from scheduler_monitor.dashboard import charts
+from scheduler_monitor.exposition import scheduler_exposition
 from scheduler_monitor.models import JobDefinition, RunStatus
-from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.stats import EMPTY_STATS, summarise
 
 REFRESH_CHOICES = (0, 10, 30, 60)
@@ -44,7 +44,7 @@ CHART_RUNS = 100
 HEAT_STEPS = ((0, 0), (1, 1), (2, 2), (3, 4), (5, 9), (10, None))
 
 
-# --- view models (presentation only; numbers come from the selectors) -----------------------
+# --- view models (presentation only; numbers come from the domain) -----------------------
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,7 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
 @require_GET
 def export_prometheus(request: HttpRequest) -> HttpResponse:
     """Download the current exposition as ``scheduler-metrics-<UTC timestamp>.prom``."""
-    body = generate_latest(SchedulerCollector())
+    body = scheduler_exposition()
     stamp = timezone.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     response = HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
     response["Content-Disposition"] = f'attachment; filename="scheduler-metrics-{stamp}.prom"'
