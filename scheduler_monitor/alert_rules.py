@@ -25,6 +25,7 @@ from scheduler_monitor.scheduler_instances import (
     scheduler_runs_jobs,
     scheduler_status,
 )
+from scheduler_monitor.stats import percentile
 from scheduler_monitor.timestamps import EPOCH, iso_utc
 
 SEVERITY_EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2}
@@ -177,8 +178,6 @@ def failing_streaks(*, job_pks: list[int]) -> dict[int, int]:
 
 
 def _p95_alerts(rule, jobs, now) -> list[Alert]:
-    from scheduler_monitor.stats import percentile
-
     by_pk = {j.pk: j for j in jobs}
     window_start = now - timedelta(minutes=rule["window_minutes"])
     recent = {

@@ -8,6 +8,7 @@ from django.utils import timezone
 from scheduler_monitor import conf
 from scheduler_monitor.failure_counts import failures_per_job_and_bucket, failures_per_job_and_day
 from scheduler_monitor.jobs import job_list
+from scheduler_monitor.models import JobRunDailyRollup
 from scheduler_monitor.timestamps import iso_utc, utc_days
 
 
@@ -124,8 +125,6 @@ def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> Fai
     A (job, day) that was rolled up counts its rollup's failures (the prune may have
     kept its failed runs too); every other one counts its failed and abandoned runs.
     """
-    from scheduler_monitor.models import JobRunDailyRollup
-
     now = now or timezone.now()
     day_list = utc_days(days, now)
     buckets = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list]

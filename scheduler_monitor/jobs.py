@@ -197,8 +197,6 @@ def services_list() -> list[ServiceInfo]:
 
 def job_next_run_times() -> dict[str, datetime | None]:
     """Next run of every job in django-apscheduler's job store (None when paused)."""
-    from django_apscheduler.models import DjangoJob
-
     return dict(DjangoJob.objects.values_list("id", "next_run_time"))
 
 

@@ -36,7 +36,7 @@ from scheduler_monitor.run_writes import (
     insert_run,
     update_job,
 )
-from scheduler_monitor.window import get_window
+from scheduler_monitor.window import get_window, reset_window
 
 logger = logging.getLogger(__name__)
 
@@ -390,7 +390,5 @@ def write_finished_runs(records: list[FinishedRun]) -> int:
                 **bulk_counter_updates(job_records), **histogram_updates(job_pk, job_records)
             )
     # Rows may lack ids on some backends: let the window re-read them from the database.
-    from scheduler_monitor.window import reset_window
-
     reset_window()
     return len(rows)

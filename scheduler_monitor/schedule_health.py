@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from scheduler_monitor import conf
 from scheduler_monitor.jobs import job_list, job_next_run_times, window_statistics
-from scheduler_monitor.models import TIMED_STATUSES, JobDefinition, JobRun, RunStatus
+from scheduler_monitor.models import TIMED_STATUSES, JobDefinition, JobRun, RunStatus, RunTrigger
 from scheduler_monitor.stats import Stats, summarise
 from scheduler_monitor.timestamps import iso_utc
 
@@ -159,8 +159,6 @@ def job_lateness_statistics(
     Apart from duration: a run that started late but ran fast shows here only. Scheduled
     runs only (a manual run starts when asked).
     """
-    from scheduler_monitor.models import RunTrigger
-
     now = now or timezone.now()
     rows = (
         JobRun.objects.filter(

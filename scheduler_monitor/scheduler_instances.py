@@ -108,8 +108,6 @@ class SchedulerRoles:
 
 def scheduler_roles(*, now: datetime | None = None) -> SchedulerRoles:
     """Live instances (fresh heartbeat, no stop recorded), the lease holder as active."""
-    from scheduler_monitor.models import SchedulerLease
-
     now = now or timezone.now()
     lease = SchedulerLease.objects.filter(name=LEASE_NAME).first()
     holder = lease.holder_id if lease and lease.expires_at >= now else None

@@ -18,9 +18,11 @@ from scheduler_monitor.models import (
     UNSTARTED_STATUSES,
     JobDefinition,
     JobRun,
+    JobRunDailyRollup,
     RunStatus,
 )
 from scheduler_monitor.runs import run_moment, runs_between
+from scheduler_monitor.stats import percentile
 from scheduler_monitor.timestamps import utc_days
 
 
@@ -68,9 +70,6 @@ def job_daily_trends(
 
     Days without any run are left out. Memory holds one job's raw runs at a time.
     """
-    from scheduler_monitor.models import JobRunDailyRollup
-    from scheduler_monitor.stats import percentile
-
     now = now or timezone.now()
     day_list = utc_days(days, now)
     start = datetime(day_list[0].year, day_list[0].month, day_list[0].day, tzinfo=UTC)
