@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from scheduler_monitor import conf
+from scheduler_monitor import conf, job_control
 from scheduler_monitor.audit import Actor, audit_record
 from scheduler_monitor.models import JobDefinition
 from scheduler_monitor.registry import MAX_RETRIES, build_trigger, describe_schedule
@@ -119,12 +119,10 @@ def _apply(job: JobDefinition, overrides: dict, actor: Actor | None, action: str
 
 
 def _existing_job(job_id: str, *, lock: bool = False) -> JobDefinition:
-    from scheduler_monitor.services import JobNotFound
-
     jobs = JobDefinition.objects.filter(job_id=job_id, removed=False)
     job = (jobs.select_for_update() if lock else jobs).first()
     if job is None:
-        raise JobNotFound(f"job {job_id!r} does not exist or is no longer declared")
+        raise job_control.JobNotFound(f"job {job_id!r} does not exist or is no longer declared")
     return job
 
 

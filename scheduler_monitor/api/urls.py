@@ -2,17 +2,17 @@
 
 from django.urls import path, re_path
 
-from scheduler_monitor.api import audit_views, job_control_views, views
+from scheduler_monitor.api import views
 
 urlpatterns = [
     path("status", views.StatusView.as_view(), name="scheduler-api-status"),
     path("jobs", views.JobListView.as_view(), name="scheduler-api-jobs"),
     # Before jobs/<job_id>, so "batch" is never taken for a job id.
     path("jobs/batch", views.JobBatchView.as_view(), name="scheduler-api-batch"),
-    path("jobs/<str:job_id>", job_control_views.JobView.as_view(), name="scheduler-api-job"),
+    path("jobs/<str:job_id>", views.JobView.as_view(), name="scheduler-api-job"),
     path(
         "jobs/<str:job_id>/schedule/reset",
-        job_control_views.JobScheduleResetView.as_view(),
+        views.JobScheduleResetView.as_view(),
         name="scheduler-api-schedule-reset",
     ),
     path("jobs/<str:job_id>/runs", views.JobRunsView.as_view(), name="scheduler-api-runs"),
@@ -29,7 +29,7 @@ urlpatterns = [
     path("heatmap", views.HeatmapView.as_view(), name="scheduler-api-heatmap"),
     path("summary", views.SummaryView.as_view(), name="scheduler-api-summary"),
     path("alerts", views.AlertsView.as_view(), name="scheduler-api-alerts"),
-    path("audit", audit_views.AuditListView.as_view(), name="scheduler-api-audit"),
+    path("audit", views.AuditListView.as_view(), name="scheduler-api-audit"),
     # Anything else under the prefix is a 404 in the envelope, not an HTML page.
     re_path(r"^[\s\S]*$", views.NotFoundView.as_view(), name="scheduler-api-not-found"),
 ]

@@ -23,6 +23,10 @@ class RunTrigger(models.TextChoices):
 TIMED_STATUSES = (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.TIMED_OUT)
 # Statuses counted by ``JobDefinition.failure_count``.
 FAILED_STATUSES = (RunStatus.FAILURE, RunStatus.ABANDONED, RunStatus.TIMED_OUT)
+# Statuses of runs APScheduler never started (they have no ``started_at``).
+UNSTARTED_STATUSES = (RunStatus.MISSED, RunStatus.SKIPPED)
+# Every status but ``running``: a finished run never changes status again.
+FINISHED_STATUSES = tuple(s for s in RunStatus.values if s != RunStatus.RUNNING)
 
 
 class Isolation(models.TextChoices):

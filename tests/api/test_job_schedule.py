@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from scheduler_monitor import services
+from scheduler_monitor import jobs
 from scheduler_monitor.models import AuditEntry, JobDefinition
 from scheduler_monitor.registry import JobSpec
 from tests.api.helpers import CHANGE, VIEW, data_of, error_of
@@ -20,7 +20,7 @@ def noop():
 @pytest.fixture
 def declared(db):
     """Job 'sync' declared every 5 minutes with a 30 s grace, synced as the scheduler does."""
-    services.job_definitions_sync(
+    jobs.job_definitions_sync(
         specs=[
             JobSpec(job_id="sync", name="Sync", func=noop, interval_seconds=300, grace_seconds=30)
         ]
@@ -66,7 +66,7 @@ def test_it_overrides_a_cron_and_answers_the_next_five_fire_times(changer, decla
 
 def test_overdue_follows_the_overridden_interval_at_once(changer, db, store_job):
     """Without a declared grace, the default grace is a tenth of the effective interval."""
-    services.job_definitions_sync(
+    jobs.job_definitions_sync(
         specs=[JobSpec(job_id="tick", name="Tick", func=noop, interval_seconds=60)]
     )
     store_job("tick", seconds=60)
@@ -144,7 +144,7 @@ def test_it_changes_limits_and_resets_to_the_declaration_with_audit_entries(chan
 def test_the_declaration_sync_keeps_the_override(changer, declared):
     """A scheduler restart re-syncs the declaration: the override still applies."""
     data_of(changer.patch(f"{P}/jobs/sync", {"seconds": 45}, format="json"))
-    services.job_definitions_sync(
+    jobs.job_definitions_sync(
         specs=[JobSpec(job_id="sync", name="Sync", func=noop, interval_seconds=600)]
     )
     job = JobDefinition.objects.get(job_id="sync")

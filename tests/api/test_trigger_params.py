@@ -2,7 +2,7 @@
 
 import pytest
 
-from scheduler_monitor import services
+from scheduler_monitor import jobs
 from scheduler_monitor.models import AuditEntry, JobDefinition, TriggerRequest
 from scheduler_monitor.registry import JobSpec
 from tests.api.helpers import TRIGGER, VIEW, data_of, error_of
@@ -15,8 +15,8 @@ def noop(**kwargs):
 
 
 @pytest.fixture
-def jobs(db):
-    services.job_definitions_sync(
+def declared_jobs(db):
+    jobs.job_definitions_sync(
         specs=[
             JobSpec(
                 job_id="cleanup",
@@ -34,7 +34,7 @@ def trigger(client, job_id, params):
     return client.post(f"{P}/jobs/{job_id}/trigger", {"params": params}, format="json")
 
 
-def test_it_stores_checked_arguments_on_the_request_and_the_audit(token_client, jobs):
+def test_it_stores_checked_arguments_on_the_request_and_the_audit(token_client, declared_jobs):
     client = token_client(VIEW, TRIGGER)
     data = data_of(trigger(client, "cleanup", {"days": 3, "ratio": 1, "dry_run": True}), 202, None)
     assert data["trigger"]["params"] == {"days": 3, "ratio": 1.0, "dry_run": True}
@@ -57,7 +57,7 @@ def test_it_stores_checked_arguments_on_the_request_and_the_audit(token_client, 
         ("plain", {"days": 3}, "params"),
     ],
 )
-def test_it_refuses_bad_arguments_naming_them(token_client, jobs, job_id, params, field):
+def test_it_refuses_bad_arguments_naming_them(token_client, declared_jobs, job_id, params, field):
     """Wrong type, unknown name, not an object, or a job without params: 400, nothing queued."""
     payload = error_of(trigger(token_client(VIEW, TRIGGER), job_id, params), 400)
     assert payload["data"]["field"] == field
@@ -66,7 +66,7 @@ def test_it_refuses_bad_arguments_naming_them(token_client, jobs, job_id, params
         assert "declares no parameters" in payload["message"]
 
 
-def test_a_job_without_params_still_triggers_without_arguments(token_client, jobs):
+def test_a_job_without_params_still_triggers_without_arguments(token_client, declared_jobs):
     client = token_client(VIEW, TRIGGER)
     data_of(trigger(client, "plain", {}), 202, None)
     assert JobDefinition.objects.get(job_id="plain").params_schema == {}
@@ -75,7 +75,7 @@ def test_a_job_without_params_still_triggers_without_arguments(token_client, job
 @pytest.fixture
 def schema_job(db):
     """A job whose arguments are a JSON schema."""
-    services.job_definitions_sync(
+    jobs.job_definitions_sync(
         specs=[
             JobSpec(
                 job_id="export",

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from scheduler_monitor import services
+from scheduler_monitor import jobs
 from scheduler_monitor.models import AuditEntry, JobDefinition, TriggerRequest
 from scheduler_monitor.registry import JobSpec
 
@@ -17,7 +17,7 @@ def noop(days=1):
 
 @pytest.fixture
 def job(db):
-    services.job_definitions_sync(
+    jobs.job_definitions_sync(
         specs=[
             JobSpec(
                 job_id="rebuild",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from scheduler_monitor.alert_rules import firing_alerts
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
-from scheduler_monitor.selectors import firing_alerts
 from tests.api.helpers import data_of
 from tests.subprocesses import wait_for
 

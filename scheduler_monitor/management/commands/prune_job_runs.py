@@ -2,7 +2,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler_monitor import audit, services
+from scheduler_monitor import audit, retention
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         self.stop_requested = False
         previous = {s: signal.signal(s, self.request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            result = services.job_runs_prune(
+            result = retention.job_runs_prune(
                 days=days,
                 keep_failures_days=keep_failures_days,
                 batch_size=batch_size,
@@ -51,9 +51,9 @@ class Command(BaseCommand):
                 f"; failures kept until {result.failure_cutoff:%Y-%m-%d} "
                 f"({result.kept_failures} kept in the pruned days)"
             )
-        self.stdout.write(summary + ".")
         entries = audit.audit_entries_prune(days=keep_failures_days or days, dry_run=dry_run)
         self.stdout.write(f"{verb} {entries} audit entr{'y' if entries == 1 else 'ies'}.")
+        self.stdout.write(summary + ".")
         if result.interrupted:
             raise CommandError("Stopped on request after the last whole batch; run again to go on")
 
