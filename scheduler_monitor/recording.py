@@ -35,6 +35,7 @@ from scheduler_monitor.run_writes import (
     finish_run,
     histogram_updates,
     insert_run,
+    note_real_duration,
     update_job,
 )
 from scheduler_monitor.window import get_window, reset_window
@@ -357,7 +358,7 @@ class Recorder:
                 # a retried write never counts twice, and a run the watchdog timed out
                 # keeps that status (only its real duration is added).
                 if not finish_run(run_id, fields):
-                    _note_real_duration(run_id, record)
+                    note_real_duration(run_id, record)
                     return None
             else:
                 run_id = insert_run(
@@ -378,22 +379,6 @@ class Recorder:
         if record.status in TIMED_STATUSES and record.duration_ms is not None:
             get_window().note_recorded(run_id, record.job_id, record.duration_ms, recorded_at)
         return run_id
-
-
-def _note_real_duration(run_id: int, record: FinishedRun) -> None:
-    """Add a late-returning run's real duration to the row the watchdog timed out.
-
-    The error becomes the run's own account of its end (e.g. which signal stopped its
-    child process); status, duration and counters stay as the watchdog wrote them.
-    """
-    if record.measurements.get("real_duration_ms") is None:
-        return
-    run = JobRun.objects.filter(pk=run_id, status=RunStatus.TIMED_OUT).only("measurements", "error")
-    for row in run:
-        JobRun.objects.filter(pk=run_id).update(
-            measurements={**(row.measurements or {}), **record.measurements},
-            error=record.error or row.error,
-        )
 
 
 recorder = Recorder()

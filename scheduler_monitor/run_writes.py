@@ -315,3 +315,19 @@ def bulk_counter_updates(records: list[FinishedRun]) -> dict:
     if successes:
         updates["last_success_at"] = max(r.started_at or r.finished_at for r in successes)
     return updates
+
+
+def note_real_duration(run_id: int, record: FinishedRun) -> None:
+    """Add a late-returning run's real duration to the row the watchdog timed out.
+
+    The error becomes the run's own account of its end (e.g. which signal stopped its
+    child process); status, duration and counters stay as the watchdog wrote them.
+    """
+    if record.measurements.get("real_duration_ms") is None:
+        return
+    run = JobRun.objects.filter(pk=run_id, status=RunStatus.TIMED_OUT).only("measurements", "error")
+    for row in run:
+        JobRun.objects.filter(pk=run_id).update(
+            measurements={**(row.measurements or {}), **record.measurements},
+            error=record.error or row.error,
+        )
