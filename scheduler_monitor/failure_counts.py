@@ -10,13 +10,18 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Max, Q, Sum
 
-from scheduler_monitor.models import FAILED_STATUSES, JobRun
+from scheduler_monitor.models import FAILED_STATUSES, JobRun, RunStatus
 
 FAILURE_BUCKETS_PER_QUERY = 60
 
 
-def failures_per_job_and_bucket(edges: list[datetime]) -> dict[int, list[int]]:
+def failures_per_job_and_bucket(
+    edges: list[datetime], *, timed_out: dict[int, int] | None = None
+) -> dict[int, list[int]]:
     """Failed and abandoned runs of each job (by pk) in each interval [edges[i], edges[i+1]).
+
+    With a ``timed_out`` dict, it is filled with each job's timed-out runs over all the
+    intervals, from the same query (one more column, no more queries).
 
     The database counts them, one ``COUNT(...) FILTER`` column per interval, so a
     thousand jobs cost a thousand short rows, not a row and a datetime per failure (30
@@ -31,6 +36,8 @@ def failures_per_job_and_bucket(edges: list[datetime]) -> dict[int, list[int]]:
             f"bucket_{i}": Count("pk", filter=Q(started_at__gte=low, started_at__lt=high))
             for i, (low, high) in enumerate(itertools.pairwise(part))
         }
+        if timed_out is not None:
+            columns["timed_out"] = Count("pk", filter=Q(status=RunStatus.TIMED_OUT))
         rows = (
             JobRun.objects.filter(
                 status__in=FAILED_STATUSES, started_at__gte=part[0], started_at__lt=part[-1]
@@ -43,6 +50,8 @@ def failures_per_job_and_bucket(edges: list[datetime]) -> dict[int, list[int]]:
             .values_list("job_pk", *columns)
         )
         for job_pk, *values in rows:
+            if timed_out is not None:
+                timed_out[job_pk] = timed_out.get(job_pk, 0) + values.pop()
             counts.setdefault(job_pk, [0] * intervals)[first : first + len(values)] = values
     return counts
 

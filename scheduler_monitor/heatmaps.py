@@ -1,5 +1,7 @@
 """Failure heatmaps: failed and abandoned runs per category per hour or per UTC day."""
 
+import dataclasses
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +20,8 @@ class HeatmapRow:
     counts: list[int]
     total: int
     jobs: list[dict]  # [{"job_id", "job_name", "failures"}], most failures first
+    # Of the failures, how many timed out (None where not known: the rolled-up days).
+    timed_out: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,30 @@ def failure_heatmap(
     jobs = heatmap_jobs()
     if bucket == "day":
         per_bucket = failures_per_job_and_day(buckets)
-    else:
-        per_bucket = failures_per_job_and_bucket([*buckets, buckets[-1] + step])
-    return heatmap_from_counts(bucket=bucket, buckets=buckets, jobs=jobs, counts=per_bucket)
+        heatmap = heatmap_from_counts(bucket=bucket, buckets=buckets, jobs=jobs, counts=per_bucket)
+        return heatmap  # partly from rollups, which do not keep time-outs apart
+    timed_out: dict[int, int] = {}
+    per_bucket = failures_per_job_and_bucket([*buckets, buckets[-1] + step], timed_out=timed_out)
+    heatmap = heatmap_from_counts(bucket=bucket, buckets=buckets, jobs=jobs, counts=per_bucket)
+    return with_timed_out(heatmap, jobs, timed_out)
+
+
+def with_timed_out(heatmap: FailureHeatmap, jobs: dict, per_job: dict[int, int]) -> FailureHeatmap:
+    """Add to each row and failing job how many of its failures timed out."""
+    by_id = Counter({jobs[pk][1]: n for pk, n in per_job.items() if pk in jobs})
+    per_category = Counter()
+    for pk, n in per_job.items():
+        if pk in jobs:
+            per_category[jobs[pk][0]] += n
+    rows = [
+        dataclasses.replace(
+            row,
+            timed_out=per_category[row.category],
+            jobs=[{**job, "timed_out": by_id[job["job_id"]]} for job in row.jobs],
+        )
+        for row in heatmap.rows
+    ]
+    return dataclasses.replace(heatmap, rows=rows)
 
 
 def heatmap_jobs() -> dict[int, tuple[str, str, str]]:

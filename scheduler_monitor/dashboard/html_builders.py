@@ -324,7 +324,7 @@ CELL = (
 )
 JOB_LINK = (
     '<a class="sm-heat-job" href="{url}" data-job-id="{job_id}" data-failures="{failures}">'
-    "<code>{job_id}</code> × {failures}</a>"
+    "<code>{job_id}</code> × {failures}{timed_out}</a>"
 )
 
 
@@ -419,6 +419,9 @@ def job_links(jobs: list[dict], parts: HeatParts) -> SafeString:
                 url=parts.job_url(item["job_id"]),
                 job_id=item["job_id"],
                 failures=parts.number(item["failures"]),
+                timed_out=fill(gettext(" (%(n)s timed out)"), n=parts.number(item["timed_out"]))
+                if item.get("timed_out")
+                else "",
             )
             for item in jobs
         )

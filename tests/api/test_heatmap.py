@@ -19,7 +19,7 @@ URL = "/api/v1/scheduler/heatmap"
 
 
 def test_it_counts_failures_per_category_and_hour(reader, make_job, record_run):
-    """Cells count failed and abandoned runs; the body equals the selector's."""
+    """Cells count failed, abandoned and timed-out runs (these also apart); = the selector's."""
     with time_machine.travel("2026-03-01T12:30:00Z", tick=False):
         now = timezone.now()
         a = make_job("a", category="Billing", name="A")
@@ -27,7 +27,9 @@ def test_it_counts_failures_per_category_and_hour(reader, make_job, record_run):
         record_run(a, status=RunStatus.FAILURE, started_at=now - timedelta(minutes=10))
         record_run(a, status=RunStatus.FAILURE, started_at=now - timedelta(hours=2))
         record_run(a, status=RunStatus.SUCCESS, started_at=now - timedelta(minutes=5))
+        record_run(a, status=RunStatus.TIMED_OUT, started_at=now - timedelta(minutes=20))
         record_run(b, status=RunStatus.FAILURE, started_at=now - timedelta(hours=30))
+        record_run(b, status=RunStatus.TIMED_OUT, started_at=now - timedelta(hours=30))
         data = data_of(reader.get(URL, {"hours": 3}))
         expected = failure_heatmap(hours=3)
     assert data == {"hours": 3, **expected.as_dict()}
@@ -40,12 +42,14 @@ def test_it_counts_failures_per_category_and_hour(reader, make_job, record_run):
     billing, search = data["categories"]
     assert billing == {
         "category": "Billing",
-        "counts": [1, 0, 1],
-        "total": 2,
-        "jobs": [{"job_id": "a", "job_name": "A", "failures": 2}],
+        "counts": [1, 0, 2],
+        "total": 3,
+        "jobs": [{"job_id": "a", "job_name": "A", "failures": 3, "timed_out": 1}],
+        "timed_out": 1,
     }
     assert search["counts"] == [0, 0, 0]
-    assert data["max_count"] == 1
+    assert search["timed_out"] == 0  # its time-out is older than the window
+    assert data["max_count"] == 2
     assert iso_utc(expected.buckets[0]) == data["buckets"][0]
 
 

@@ -174,3 +174,13 @@ def test_the_admins_job_actions_write_entries(admin_client, job):
         ("resume", job.pk, "admin", "session"),
         ("trigger", job.pk, "admin", "session"),
     ]
+
+
+def test_the_heatmap_says_how_many_failures_timed_out(admin_client, job, record_run):
+    """A timed-out run is a failure in its cell; the failing job's link says it timed out."""
+    record_run(job, status="timed_out", duration_ms=2000.0)
+    record_run(job, status="failure", duration_ms=5.0)
+    page = parse(admin_client.get(reverse("scheduler_monitor_dashboard")).content)
+    link = page.find_all("a", **{"class": "sm-heat-job", "data-job-id": "rebuild"})[0]
+    assert link.attrs["data-failures"] == "2"
+    assert "(1 timed out)" in link.text

@@ -67,6 +67,9 @@ class HeatmapJobSerializer(serializers.Serializer):
     job_id = serializers.CharField()
     job_name = serializers.CharField()
     failures = serializers.IntegerField()
+    timed_out = serializers.IntegerField(
+        required=False, help_text="Of its failures, how many timed out (hourly heatmap)."
+    )
 
 
 class HeatmapRowSerializer(serializers.Serializer):
@@ -74,6 +77,9 @@ class HeatmapRowSerializer(serializers.Serializer):
     counts = serializers.ListField(child=serializers.IntegerField())
     total = serializers.IntegerField()
     jobs = HeatmapJobSerializer(many=True)
+    timed_out = serializers.IntegerField(
+        allow_null=True, help_text="Of the failures, how many timed out (null: rolled-up days)."
+    )
 
 
 class HeatmapSerializer(serializers.Serializer):
