@@ -301,10 +301,11 @@ def _timed_out_alerts(rule, jobs, now) -> list[Alert]:
     for job in jobs:
         if job.last_status != RunStatus.TIMED_OUT or not job.last_run_at or job.last_run_at < since:
             continue
-        message = f"last run timed out after {job.timeout_seconds or 0:g} s"
+        limit = job.timeout_seconds or conf.get("DEFAULT_TIMEOUT_SECONDS")
+        message = f"last run timed out after {limit or 0:g} s"
         if job.isolation != "process":
             message += "; it may still be running: a thread cannot be stopped"
-        alerts.append(_alert(rule, message, job, threshold=job.timeout_seconds))
+        alerts.append(_alert(rule, message, job, threshold=limit))
     return alerts
 
 

@@ -314,3 +314,27 @@ def test_it_costs_the_same_queries_for_2_or_20_healthy_jobs(make_job, runs):
     for _ in range(18):
         runs(make_job(expected_interval_seconds=60), [S] * 3)
     assert count_queries() == few
+
+
+def test_the_timed_out_rule_fires_for_a_recent_time_out_and_names_thread_jobs(make_job, settings):
+    """Last run timed out within the window: an alert; a thread job's says it may still run."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduler_monitor.alert_rules import firing_alerts
+
+    now = timezone.now()
+    make_job("thread", last_status="timed_out", last_run_at=now, timeout_seconds=30)
+    make_job("proc", last_status="timed_out", last_run_at=now, isolation="process")
+    make_job("old", last_status="timed_out", last_run_at=now - timedelta(hours=2))
+    make_job("fine", last_status="success", last_run_at=now)
+    settings.SCHEDULER_MONITOR = {"DEFAULT_TIMEOUT_SECONDS": 600}
+    rule = [{"name": "to", "kind": "timed_out", "severity": "warning"}]
+    alerts = {a.job_id: a for a in firing_alerts(rules=rule, now=now)}
+    assert set(alerts) == {"thread", "proc"}
+    assert alerts["thread"].message == (
+        "last run timed out after 30 s; it may still be running: a thread cannot be stopped"
+    )
+    assert alerts["proc"].message == "last run timed out after 600 s"
+    assert alerts["proc"].threshold == 600
