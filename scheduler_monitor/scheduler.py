@@ -1,7 +1,9 @@
 """The scheduler process: APScheduler + DjangoJobStore, heartbeat, triggers, clean shutdown.
 
 Started by ``manage.py runapscheduler``; never inside web workers, where every worker
-would run every job.
+would run every job. A host that builds its own scheduler gets the same through
+``scheduler_monitor.instrument(scheduler)`` (instrumentation.py), which wraps its scheduler
+in a ``SchedulerProcess``. Runs are recorded by the executor (executors.py), for every job.
 """
 
 import contextlib
@@ -23,7 +25,10 @@ from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
 from scheduler_monitor import conf, lease, services
-from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
+from scheduler_monitor.checks import require_use_tz
+from scheduler_monitor.discovery import get_discovery, is_declared_job
+from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
+from scheduler_monitor.jobstores import ResilientDjangoJobStore
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
@@ -36,66 +41,58 @@ PRUNE_JOB_ID = "scheduler-monitor-prune"
 
 
 def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_id=None):
-    """Run one declared job through the recording path (the job store's stored callable)."""
+    """Run one declared job's function: the callable the job store keeps for declared jobs.
+
+    Recording happens around it in the executor (with ``trigger`` and ``request_id``, read
+    from this job's arguments), as for every other job the scheduler runs.
+    """
     spec = registry.get(job_id)
     if spec is None:
         load_declarations()
         spec = registry.get(job_id)
     if spec is None:
-        logger.error("Job %s is not declared any more; not running it", job_id)
-        if request_id is not None:
-            services.trigger_request_finish(
-                request_id=request_id, succeeded=False, error="Job is not declared"
-            )
-        return
-
-    def link(run_id):
-        if request_id is not None:
-            services.trigger_request_link_run(request_id=request_id, run_id=run_id)
-
-    record = get_recorder().execute(
-        job_id,
-        lambda: spec.func(**spec.kwargs),
-        trigger=trigger,
-        scheduled_at=timezone.now() if trigger == RunTrigger.MANUAL else current_scheduled_time(),
-        on_start=link,
-    )
-    if request_id is not None:
-        services.trigger_request_finish(
-            request_id=request_id,
-            succeeded=record.status == RunStatus.SUCCESS,
-            error=record.error,
-        )
+        raise LookupError(f"Job {job_id} is not declared any more")
+    return spec.func(**spec.kwargs)
 
 
 class SchedulerProcess:
     """One running scheduler: builds APScheduler, keeps the heartbeat, stops cleanly."""
 
-    def __init__(self):
-        self.job_store = DjangoJobStore()
-        self.scheduler = BlockingScheduler(
-            jobstores={"default": self.job_store, MANUAL_STORE: MemoryJobStore()},
-            executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": conf.get("MISFIRE_GRACE_TIME"),
-            },
-            timezone=settings.TIME_ZONE,
-        )
+    def __init__(self, scheduler=None):
+        if scheduler is None:
+            scheduler = BlockingScheduler(
+                jobstores={"default": ResilientDjangoJobStore(), MANUAL_STORE: MemoryJobStore()},
+                executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
+                job_defaults={
+                    "coalesce": True,
+                    "max_instances": 1,
+                    "misfire_grace_time": conf.get("MISFIRE_GRACE_TIME"),
+                },
+                timezone=settings.TIME_ZONE,
+            )
+        self.scheduler = scheduler
+        # The Django job store our declared jobs live in (None: a host scheduler without one).
+        store = scheduler._jobstores.get("default")
+        self.job_store = store if isinstance(store, DjangoJobStore) else None
+        self.instrumented = False  # a host's scheduler (instrument()): standby = paused
         self.instance = None
         self.active = False  # holds the lease and runs jobs (else standby)
         self._specs = []
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
+        self._listening = False
+        self._finish_lock = threading.Lock()
+        self._finished = False
 
     # -- start ----------------------------------------------------------------------------
     def prepare(self) -> None:
         """Sync declarations, record this instance; if the lease is free, activate now."""
+        require_use_tz()
         self._specs = load_declarations()
         services.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
+        get_discovery().forget()
         self.instance = services.scheduler_instance_start()
         if lease.try_acquire(self.instance):
             self._activate()
@@ -105,11 +102,25 @@ class SchedulerProcess:
         specs = self._specs
         services.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
+        host_jobs = self._host_jobs()
         for spec in specs:
+            if spec.job_id in host_jobs:
+                logger.error(
+                    "Job id %s is declared with @monitored_job and also used by the host's job "
+                    "%s; keeping the host's job as it is (rename one of them)",
+                    spec.job_id,
+                    host_jobs[spec.job_id],
+                )
+                continue
             self._add_job(spec, paused=spec.job_id in paused)
         self._remove_undeclared({spec.job_id for spec in specs})
+        self._discover(host_jobs.values())
         self._add_prune_job()
-        self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        if not self._listening:
+            self.scheduler.add_listener(
+                self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+            )
+            self._listening = True
         self.active = True
         logger.info("Scheduler %s active with %s job(s)", self.instance, len(specs))
 
@@ -134,12 +145,44 @@ class SchedulerProcess:
         if paused:
             job.pause()
 
+    def _stored_jobs(self) -> list:
+        """Every job in the scheduler's stores, pending ones included (before start too)."""
+        jobs = [job for job, *_ in getattr(self.scheduler, "_pending_jobs", [])]
+        for alias, store in list(self.scheduler._jobstores.items()):
+            if alias == MANUAL_STORE:
+                continue
+            try:
+                jobs.extend(store.get_all_jobs())
+            except DB_ERRORS as exc:
+                logger.warning("Could not list the jobs of job store %s: %s", alias, exc)
+        return jobs
+
+    def _host_jobs(self) -> dict:
+        """The jobs in the scheduler that we did not declare (the host's), by id."""
+        return {job.id: job for job in self._stored_jobs() if not is_declared_job(job)}
+
+    def _discover(self, jobs) -> None:
+        try:
+            get_discovery().note_jobs(jobs)
+        except DB_ERRORS as exc:  # they are described again at their first run
+            logger.warning("Could not describe the host's jobs: %s", exc)
+
     def _remove_undeclared(self, declared: set[str]) -> None:
+        """Drop OUR store entries of declared jobs that disappeared; never a host's job."""
+        if self.job_store is None:
+            return
         removed = JobDefinition.objects.filter(removed=True).values_list("job_id", flat=True)
         for job_id in removed:
             if job_id in declared:
                 continue
             # Straight from the store: before start() the scheduler only sees pending jobs.
+            try:
+                stored = self.job_store.lookup_job(job_id)
+            except Exception:  # noqa: BLE001 - unreadable: not provably ours, so kept
+                logger.warning("Keeping stored job %s: cannot tell whose it is", job_id)
+                continue
+            if stored is None or not is_declared_job(stored):
+                continue
             with contextlib.suppress(JobLookupError):
                 self.job_store.remove_job(job_id)
 
@@ -150,20 +193,17 @@ class SchedulerProcess:
         """
         if not self.active:
             if not lease.wait_for_lease(self.instance, self._stop):
-                self._finish()
+                self.finish_once()
                 return
             self._activate()
         if self._stop.is_set():  # asked to stop while preparing: never start
-            self._finish()
+            self.finish_once()
             return
-        self._maintenance = threading.Thread(
-            target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
-        )
-        self._maintenance.start()
+        self.start_maintenance()
         try:
             self.scheduler.start()  # blocks until shutdown
         finally:
-            self._finish()
+            self.finish_once()
 
     def stop(self) -> None:
         """Ask the scheduler to stop; the maintenance thread shuts it down.
@@ -176,6 +216,23 @@ class SchedulerProcess:
             return
         self._stop.set()
         logger.info("Scheduler stopping: no new runs will start")
+
+    def start_maintenance(self) -> None:
+        """Start the heartbeat/trigger/lease thread (once)."""
+        if self._maintenance is not None:
+            return
+        self._maintenance = threading.Thread(
+            target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
+        )
+        self._maintenance.start()
+
+    def finish_once(self) -> None:
+        """Record the stop once, however many paths ask for it."""
+        with self._finish_lock:
+            if self._finished:
+                return
+            self._finished = True
+        self._finish()
 
     def _finish(self) -> None:
         self._stop.set()
@@ -215,10 +272,22 @@ class SchedulerProcess:
         times = getattr(event, "scheduled_run_times", None) or [
             getattr(event, "scheduled_run_time", None)
         ]
+        self._discover_by_id(event.job_id, event.jobstore)
         for scheduled in times:
             if scheduled is not None:
                 scheduled = scheduled.astimezone(UTC)
             get_recorder().record_unstarted(event.job_id, status, scheduled)
+
+    def _discover_by_id(self, job_id: str, jobstore: str) -> None:
+        if registry.get(job_id) is not None:
+            return
+        try:
+            job = self.scheduler.get_job(job_id, jobstore=jobstore)
+        except Exception:  # noqa: BLE001 - the run is recorded under its id regardless
+            logger.warning("Could not look job %s up", job_id, exc_info=True)
+            return
+        if job is not None:
+            self._discover([job])
 
     # -- the maintenance thread -------------------------------------------------------------
     def _maintenance_loop(self) -> None:
@@ -226,6 +295,9 @@ class SchedulerProcess:
         interval = min(conf.get("HEARTBEAT_INTERVAL"), conf.get("TRIGGER_POLL_INTERVAL"))
         last_heartbeat = 0.0
         while not self._stop.wait(interval):
+            if not self.active:  # an instrumented host scheduler, started paused
+                self._standby_step()
+                continue
             try:
                 close_old_connections()
                 now = timezone.now().timestamp()
@@ -247,6 +319,21 @@ class SchedulerProcess:
                 logger.exception("Maintenance step failed")
         self._shut_down_scheduler()
 
+    def _standby_step(self) -> None:
+        """Standby of an instrumented scheduler: beat, try the lease, then run its jobs."""
+        try:
+            close_old_connections()
+            services.scheduler_instance_heartbeat(instance=self.instance)
+            if lease.try_acquire(self.instance):
+                logger.info("Scheduler %s took over the lease: now active", self.instance)
+                self._activate()
+                self.scheduler.resume()
+        except DB_ERRORS as exc:
+            logger.warning("Standby step failed, will retry: %s", exc)
+            close_old_connections()
+        except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
+            logger.exception("Standby step failed")
+
     def _shut_down_scheduler(self) -> None:
         """Shut the scheduler down once stop() was asked, waiting for a start() in progress."""
         deadline = time.monotonic() + 5
@@ -258,15 +345,41 @@ class SchedulerProcess:
 
     def _start_triggered_runs(self) -> None:
         for request in services.trigger_requests_claim():
+            job_id = request.job.job_id
+            options = {
+                "trigger": "date",
+                "id": f"manual-{request.pk}",
+                "name": f"{request.job.name} (manual)",
+                "jobstore": MANUAL_STORE,
+                "misfire_grace_time": None,
+            }
+            if registry.get(job_id) is not None:
+                self.scheduler.add_job(
+                    run_monitored_job, args=[job_id, RunTrigger.MANUAL, request.pk], **options
+                )
+                continue
+            host_job = self._host_job(job_id)
+            if host_job is None:
+                services.trigger_request_finish(
+                    request_id=request.pk,
+                    succeeded=False,
+                    error="The job is neither declared nor in the scheduler",
+                )
+                continue
+            # The host's job, run once more with its own callable and arguments.
+            note_manual_run(options["id"], job_id, request.pk)
             self.scheduler.add_job(
-                run_monitored_job,
-                trigger="date",
-                args=[request.job.job_id, RunTrigger.MANUAL, request.pk],
-                id=f"manual-{request.pk}",
-                name=f"{request.job.name} (manual)",
-                jobstore=MANUAL_STORE,
-                misfire_grace_time=None,
+                host_job.func, args=host_job.args, kwargs=host_job.kwargs, **options
             )
+
+    def _host_job(self, job_id: str):
+        for alias in self.scheduler._jobstores:
+            if alias == MANUAL_STORE:
+                continue
+            job = self.scheduler.get_job(job_id, jobstore=alias)
+            if job is not None and not is_declared_job(job):
+                return job
+        return None
 
     def _add_prune_job(self) -> None:
         # Retention (PRUNE_SCHEDULE): kept in memory, re-added at each start from settings.
