@@ -9,6 +9,7 @@ Each check names the setting and how to fix it. IDs:
 - ``scheduler_monitor.I004`` no ``LocaleMiddleware``: pages are not translated.
 - ``scheduler_monitor.W005`` another app's ``runapscheduler`` shadows ours.
 - ``scheduler_monitor.W006`` an SQLite database without WAL or a busy timeout.
+- ``scheduler_monitor.W007`` another app's ``runapscheduler`` is hidden by ours.
 """
 
 from django.conf import settings
@@ -113,7 +114,22 @@ def check_runapscheduler_command(app_configs=None, **kwargs):
     from django.core.management import get_commands
 
     owner = get_commands().get("runapscheduler")
-    if owner in (None, "scheduler_monitor"):
+    if owner == "scheduler_monitor":
+        hidden = [app for app in apps_with_command("runapscheduler") if app != owner]
+        return [
+            checks.Warning(
+                f"The app {app!r} has a runapscheduler command, but scheduler_monitor's "
+                "(listed before it) is the one `manage.py runapscheduler` runs.",
+                hint=(
+                    f"To keep your own scheduler command, list {app!r} before "
+                    "'scheduler_monitor' in INSTALLED_APPS and call "
+                    "scheduler_monitor.instrument(scheduler) in it; otherwise remove it."
+                ),
+                id="scheduler_monitor.W007",
+            )
+            for app in hidden
+        ]
+    if owner is None:
         return []
     return [
         checks.Warning(
@@ -128,6 +144,20 @@ def check_runapscheduler_command(app_configs=None, **kwargs):
             ),
             id="scheduler_monitor.W005",
         )
+    ]
+
+
+def apps_with_command(name: str) -> list[str]:
+    """Every installed app that ships a management command called ``name``."""
+    import os
+
+    from django.apps import apps
+    from django.core.management import find_commands
+
+    return [
+        config.name
+        for config in apps.get_app_configs()
+        if name in find_commands(os.path.join(config.path, "management"))
     ]
 
 

@@ -1,8 +1,11 @@
-"""SQLite tuned on every connection: WAL and a busy timeout, whatever the host's settings.
+"""SQLite tuned on every connection: WAL, a busy timeout, IMMEDIATE transactions.
 
-startproject's default SQLite settings (rollback journal, 5 s timeout) make the scheduler
-and the web server fail each other with ``database is locked``. WAL lets readers and one
-writer overlap and the busy timeout makes writers queue. Applied from Django's
+startproject's default SQLite settings (rollback journal, 5 s timeout, deferred
+transactions) make the scheduler and the web server fail each other with ``database is
+locked``. WAL lets readers and one writer overlap, the busy timeout makes writers queue,
+and ``BEGIN IMMEDIATE`` takes the write lock up front: a deferred transaction that read
+first fails at once (no busy wait) when another writer committed meanwhile, which is
+what the job store's read-then-update transactions did. Applied from Django's
 ``connection_created`` signal, so a host does not have to copy our DATABASES options;
 ``SCHEDULER_MONITOR["SQLITE_TUNING"] = False`` turns it off.
 """
@@ -23,6 +26,8 @@ def tune_sqlite(sender, connection, **kwargs):
     if connection.vendor != "sqlite" or not conf.get("SQLITE_TUNING"):
         return
     wanted_ms = int(conf.get("SQLITE_BUSY_TIMEOUT") * 1000)
+    if getattr(connection, "transaction_mode", "") is None:  # Django 5.1+; None: DEFERRED
+        connection.transaction_mode = "IMMEDIATE"
     # The raw DB-API cursor: no Django transaction or debug wrapping at connect time.
     cursor = connection.connection.cursor()
     try:

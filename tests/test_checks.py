@@ -94,6 +94,20 @@ def test_another_apps_runapscheduler_is_reported_with_the_fix(settings):
     assert checks.check_runapscheduler_command() == []
 
 
+def test_a_hosts_runapscheduler_hidden_by_ours_is_reported(settings):
+    from django.core.management import get_commands
+
+    apps = [*settings.INSTALLED_APPS, "tests.dropin.hostapp"]
+    with override_settings(INSTALLED_APPS=apps):
+        get_commands.cache_clear()
+        try:
+            (message,) = checks.check_runapscheduler_command()
+        finally:
+            get_commands.cache_clear()
+    assert message.id == "scheduler_monitor.W007"
+    assert "'tests.dropin.hostapp'" in message.msg and "before 'scheduler_monitor'" in message.hint
+
+
 def sqlite_connections(path, options=None):
     return ConnectionHandler(
         {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path), **options}}
