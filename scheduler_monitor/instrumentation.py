@@ -18,6 +18,7 @@ paused as a standby and resumes when it takes the lease over: safe for a
 runs, and a clean stop (SIGTERM and Ctrl+C stop it; its stop is recorded).
 """
 
+import atexit
 import logging
 import signal
 import threading
@@ -26,6 +27,7 @@ from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.base import STATE_STOPPED
+from apscheduler.schedulers.blocking import BlockingScheduler
 
 from scheduler_monitor import conf
 from scheduler_monitor.executors import ScheduledTimeExecutor
@@ -57,7 +59,9 @@ def instrument(scheduler, *, handle_signals: bool = True) -> SchedulerProcess:
     process.instrumented = True
     process.prepare()
     _wrap_start(scheduler, process)
-    scheduler.add_listener(lambda event: _finish_in_background(process), EVENT_SCHEDULER_SHUTDOWN)
+    scheduler.add_listener(lambda event: _finish(process), EVENT_SCHEDULER_SHUTDOWN)
+    # A process that ends without shutting its scheduler down still records its stop.
+    atexit.register(process.finish_once)
     if handle_signals:
         _handle_signals(process)
     _instrumented[id(scheduler)] = process
@@ -90,16 +94,28 @@ def _wrap_start(scheduler, process: SchedulerProcess) -> None:
 
     def start_monitored(*args, paused: bool = False, **kwargs):
         process.start_maintenance()
-        return start(*args, paused=paused or not process.active, **kwargs)
+        if not isinstance(scheduler, BlockingScheduler):
+            return start(*args, paused=paused or not process.active, **kwargs)
+        try:
+            return start(*args, paused=paused or not process.active, **kwargs)
+        finally:
+            # start() returned: the scheduler stopped. Record it before the host's command
+            # returns and the process ends (the monitoring thread is a daemon).
+            process.finish_once()
 
     scheduler.start = start_monitored
 
 
-def _finish_in_background(process: SchedulerProcess) -> None:
-    # The shutdown event comes from the thread that called shutdown(), which may be the
-    # monitoring thread itself: finishing (which joins it) runs in a thread of its own,
-    # not a daemon, so the process waits for the stop to be recorded.
-    threading.Thread(target=process.finish_once, name="scheduler-monitor-stop").start()
+def _finish(process: SchedulerProcess) -> None:
+    """Record the stop when the scheduler shuts down, in the thread that shut it down.
+
+    That may be the monitoring thread itself (SIGTERM, a lost lease): finishing joins
+    it, so then it runs in a thread of its own, not a daemon.
+    """
+    if threading.current_thread() is process.maintenance_thread:
+        threading.Thread(target=process.finish_once, name="scheduler-monitor-stop").start()
+    else:
+        process.finish_once()
 
 
 def _handle_signals(process: SchedulerProcess) -> None:

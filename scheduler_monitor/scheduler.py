@@ -226,13 +226,17 @@ class SchedulerProcess:
         )
         self._maintenance.start()
 
+    @property
+    def maintenance_thread(self) -> threading.Thread | None:
+        return self._maintenance
+
     def finish_once(self) -> None:
-        """Record the stop once, however many paths ask for it."""
+        """Record the stop once, however many paths ask; later callers wait for it."""
         with self._finish_lock:
             if self._finished:
                 return
             self._finished = True
-        self._finish()
+            self._finish()
 
     def _finish(self) -> None:
         self._stop.set()
@@ -337,7 +341,7 @@ class SchedulerProcess:
     def _shut_down_scheduler(self) -> None:
         """Shut the scheduler down once stop() was asked, waiting for a start() in progress."""
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._finished:
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
                 return
