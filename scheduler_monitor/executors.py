@@ -118,21 +118,21 @@ class _RecordedJob:
 
 
 def _trigger_request_link(request_id: int, run_id: int | None) -> None:
-    from scheduler_monitor import services
+    from scheduler_monitor import job_control
 
     try:
-        services.trigger_request_link_run(request_id=request_id, run_id=run_id)
+        job_control.trigger_request_link_run(request_id=request_id, run_id=run_id)
     except DB_ERRORS as exc:
         logger.warning("Could not link trigger request %s to its run: %s", request_id, exc)
 
 
 def _trigger_request_finish(request_id: int, record) -> None:
-    from scheduler_monitor import services
+    from scheduler_monitor import job_control
 
     succeeded = record is not None and record.status == RunStatus.SUCCESS
     error = record.error if record is not None else "The run did not finish"
     try:
-        services.trigger_request_finish(request_id=request_id, succeeded=succeeded, error=error)
+        job_control.trigger_request_finish(request_id=request_id, succeeded=succeeded, error=error)
     except DB_ERRORS as exc:
         logger.warning("Could not finish trigger request %s: %s", request_id, exc)
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, lease, services
+from scheduler_monitor import conf, job_control, jobs, lease, retention, runs, scheduler_instances
 from scheduler_monitor.checks import require_use_tz
 from scheduler_monitor.discovery import get_discovery, is_declared_job
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
@@ -90,17 +90,17 @@ class SchedulerProcess:
         """Sync declarations, record this instance; if the lease is free, activate now."""
         require_use_tz()
         self._specs = load_declarations()
-        services.job_definitions_sync(specs=self._specs)
+        jobs.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
         get_discovery().forget()
-        self.instance = services.scheduler_instance_start()
+        self.instance = scheduler_instances.scheduler_instance_start()
         if lease.try_acquire(self.instance):
             self._activate()
 
     def _activate(self) -> None:
         """Holding the lease: abandon orphans, register the jobs."""
         specs = self._specs
-        services.job_runs_abandon_orphans(current=self.instance)
+        runs.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
         host_jobs = self._host_jobs()
         for spec in specs:
@@ -244,7 +244,7 @@ class SchedulerProcess:
         timeout = conf.get("SHUTDOWN_TIMEOUT")
         if not recorder.wait_idle(timeout):
             logger.warning("Jobs still running after %ss; marking them abandoned", timeout)
-            services.job_runs_abandon(
+            runs.job_runs_abandon(
                 runs=self._own_running_runs(recorder.active_run_ids()),
                 reason=f"Scheduler stopped; the run did not finish within {timeout}s",
             )
@@ -257,7 +257,7 @@ class SchedulerProcess:
         if self.active:
             lease.release(self.instance)
         if self.instance is not None:
-            services.scheduler_instance_stop(instance=self.instance)
+            scheduler_instances.scheduler_instance_stop(instance=self.instance)
         logger.info("Scheduler stopped")
 
     @staticmethod
@@ -306,13 +306,13 @@ class SchedulerProcess:
                 close_old_connections()
                 now = timezone.now().timestamp()
                 if now - last_heartbeat >= conf.get("HEARTBEAT_INTERVAL"):
-                    services.scheduler_instance_heartbeat(instance=self.instance)
+                    scheduler_instances.scheduler_instance_heartbeat(instance=self.instance)
                     lease.renew_or_stop(self.instance, self.stop)
                     last_heartbeat = now
                 get_recorder().flush()
                 self._start_triggered_runs()
                 self._prune_execution_log(now)
-                services.job_pauses_reapply(scheduler=self.scheduler)
+                job_control.job_pauses_reapply(scheduler=self.scheduler)
                 # Pause/resume from other processes change the job store directly;
                 # waking up makes this scheduler re-read it.
                 self.scheduler.wakeup()
@@ -327,7 +327,7 @@ class SchedulerProcess:
         """Standby of an instrumented scheduler: beat, try the lease, then run its jobs."""
         try:
             close_old_connections()
-            services.scheduler_instance_heartbeat(instance=self.instance)
+            scheduler_instances.scheduler_instance_heartbeat(instance=self.instance)
             if lease.try_acquire(self.instance):
                 logger.info("Scheduler %s took over the lease: now active", self.instance)
                 self._activate()
@@ -348,7 +348,7 @@ class SchedulerProcess:
             time.sleep(0.05)
 
     def _start_triggered_runs(self) -> None:
-        for request in services.trigger_requests_claim():
+        for request in job_control.trigger_requests_claim():
             job_id = request.job.job_id
             options = {
                 "trigger": "date",
@@ -364,7 +364,7 @@ class SchedulerProcess:
                 continue
             host_job = self._host_job(job_id)
             if host_job is None:
-                services.trigger_request_finish(
+                job_control.trigger_request_finish(
                     request_id=request.pk,
                     succeeded=False,
                     error="The job is neither declared nor in the scheduler",
@@ -390,9 +390,9 @@ class SchedulerProcess:
         options = conf.get("PRUNE_SCHEDULE")
         if not options:
             return
-        cron = options.get("cron", services.PRUNE_DEFAULT_CRON)
+        cron = options.get("cron", retention.PRUNE_DEFAULT_CRON)
         self.scheduler.add_job(
-            services.job_runs_prune_from_settings,
+            retention.job_runs_prune_from_settings,
             trigger=CronTrigger.from_crontab(cron, timezone=settings.TIME_ZONE),
             id=PRUNE_JOB_ID,
             name="Prune old job runs",

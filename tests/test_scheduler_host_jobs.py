@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import services
+from scheduler_monitor import job_control, jobs
 from scheduler_monitor.models import JobDefinition
 from scheduler_monitor.registry import registry
 from scheduler_monitor.scheduler import SchedulerProcess
@@ -58,7 +58,7 @@ def test_the_declaration_sync_marks_only_declared_jobs_removed(make_job):
 
     make_job("host_job", source=JobSource.DISCOVERED)
     make_job("old_declared")
-    services.job_definitions_sync(specs=[])
+    jobs.job_definitions_sync(specs=[])
     removed = dict(JobDefinition.objects.values_list("job_id", "removed"))
     assert removed == {"host_job": False, "old_declared": True}
 
@@ -199,7 +199,7 @@ def test_a_host_job_can_be_triggered_by_hand_and_runs_with_its_own_arguments(set
     add_host_job("host_cleanup", hours=6, kwargs={"days": 99})
     process = SchedulerProcess()
     process.prepare()  # discovers the host job: it can be triggered before its first run
-    request = services.job_trigger(job_id="host_cleanup", requested_by="tester")
+    request = job_control.job_trigger(job_id="host_cleanup", requested_by="tester")
     runner = threading.Thread(target=process.run)
     runner.start()
     try:
