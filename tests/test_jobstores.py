@@ -146,3 +146,32 @@ def successes_between(start, end) -> int:
         scheduled_at__lt=end,
     ).values_list("scheduled_at", flat=True)
     return len(set(times))
+
+
+def nothing():
+    """A manual run's job (for the test below)."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_execution_log_ignores_jobs_of_other_stores_without_warning(caplog):
+    """django-apscheduler logged every store's runs: 'no longer exists' per manual run."""
+    import threading
+
+    from apscheduler.events import EVENT_JOB_EXECUTED
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from django_apscheduler.models import DjangoJobExecution
+
+    done = threading.Event()
+    scheduler = BackgroundScheduler(
+        jobstores={"default": ResilientDjangoJobStore(), "manual": MemoryJobStore()},
+        timezone="UTC",
+    )
+    scheduler.add_listener(lambda event: done.set(), EVENT_JOB_EXECUTED)
+    scheduler.start()
+    try:
+        scheduler.add_job(nothing, "date", id="manual-1", jobstore="manual")
+        assert done.wait(30)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert "no longer exists" not in caplog.text
+    assert not DjangoJobExecution.objects.exists()
