@@ -140,5 +140,7 @@ def test_the_app_tunes_a_default_sqlite_database_so_the_check_is_silent(
         with django_db_blocker.unblock():
             assert checks.check_sqlite(databases=["default"], connections=connections) == []
             assert checks.sqlite_settings_of(connections["default"]) == ("wal", 20000)
+            # Writers take the lock at BEGIN: no instant "locked" on a read-then-write.
+            assert connections["default"].transaction_mode == "IMMEDIATE"
     finally:
         connections.close_all()

@@ -214,3 +214,19 @@ def test_a_host_job_can_be_triggered_by_hand_and_runs_with_its_own_arguments(set
     assert (run.status, run.trigger) == (RunStatus.SUCCESS, RunTrigger.MANUAL)
     assert TriggerRequest.objects.get(pk=request.pk).run_id == run.pk
     assert ("cleanup_sessions", 99) in host_jobs.calls
+
+
+@pytest.mark.django_db
+def test_a_host_job_past_its_due_time_is_overdue_like_a_declared_one():
+    from scheduler_monitor import schedule_health
+    from scheduler_monitor.discovery import Discovery
+
+    add_host_job("host_hourly", hours=1, next_run_time=timezone.now() - timedelta(minutes=20))
+    add_host_job("host_on_time", hours=1, next_run_time=timezone.now() + timedelta(minutes=5))
+    store = DjangoJobStore()
+    Discovery().note_jobs(
+        store._reconstitute_job(bytes(j.job_state)) for j in DjangoJob.objects.all()
+    )
+    overdue = schedule_health.overdue_jobs()
+    assert [s.job.job_id for s in overdue] == ["host_hourly"]
+    assert overdue[0].late_seconds >= 20 * 60 - 5
