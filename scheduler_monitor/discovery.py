@@ -172,6 +172,20 @@ def note_discovered(job_id: str, facts: tuple) -> JobDefinition:
 
 JOB_SETTING_KEYS = ("name", "owner", "category", "description")
 
+
+def mark_missing_removed(present: set[str]) -> int:
+    """Mark discovered jobs no longer in the scheduler as removed (rows and history kept).
+
+    Called by the active scheduler with every job id its stores hold; a job seen again (at
+    a later start or its next run) comes back.
+    """
+    return (
+        JobDefinition.objects.filter(source=JobSource.DISCOVERED, removed=False)
+        .exclude(job_id__in=present)
+        .update(removed=True, updated_at=timezone.now())
+    )
+
+
 discovery = Discovery()
 
 

@@ -26,7 +26,7 @@ from django_apscheduler.models import DjangoJobExecution
 
 from scheduler_monitor import conf, job_control, jobs, lease, retention, runs, scheduler_instances
 from scheduler_monitor.checks import require_use_tz
-from scheduler_monitor.discovery import get_discovery, is_declared_job
+from scheduler_monitor.discovery import get_discovery, is_declared_job, mark_missing_removed
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
 from scheduler_monitor.jobstores import ResilientDjangoJobStore
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
@@ -114,7 +114,7 @@ class SchedulerProcess:
                 continue
             self._add_job(spec, paused=spec.job_id in paused)
         self._remove_undeclared({spec.job_id for spec in specs})
-        self._discover(host_jobs.values())
+        self._discover(host_jobs.values(), complete=True)
         self._add_prune_job()
         if not self._listening:
             self.scheduler.add_listener(
@@ -161,9 +161,13 @@ class SchedulerProcess:
         """The jobs in the scheduler that we did not declare (the host's), by id."""
         return {job.id: job for job in self._stored_jobs() if not is_declared_job(job)}
 
-    def _discover(self, jobs) -> None:
+    def _discover(self, jobs, *, complete: bool = False) -> None:
+        """Describe the host's jobs; ``complete``: they are all it has (others are gone)."""
+        jobs = list(jobs)
         try:
             get_discovery().note_jobs(jobs)
+            if complete:
+                mark_missing_removed({job.id for job in jobs})
         except DB_ERRORS as exc:  # they are described again at their first run
             logger.warning("Could not describe the host's jobs: %s", exc)
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import job_control, jobs
+from scheduler_monitor import job_control, jobs, lease
 from scheduler_monitor.models import JobDefinition
 from scheduler_monitor.registry import registry
 from scheduler_monitor.scheduler import SchedulerProcess
@@ -230,3 +230,24 @@ def test_a_host_job_past_its_due_time_is_overdue_like_a_declared_one():
     overdue = schedule_health.overdue_jobs()
     assert [s.job.job_id for s in overdue] == ["host_hourly"]
     assert overdue[0].late_seconds >= 20 * 60 - 5
+
+
+@pytest.mark.django_db
+def test_a_host_job_gone_from_the_store_is_marked_removed_and_comes_back_when_seen(settings):
+    from scheduler_monitor.models import JobSource
+
+    settings.SCHEDULER_MONITOR = {"JOB_MODULES": []}
+    registry.clear()
+    JobDefinition.objects.create(job_id="host_gone", name="Gone", source=JobSource.DISCOVERED)
+    add_host_job("host_here")
+    first = SchedulerProcess()
+    first.prepare()
+    assert first.active
+    removed = dict(JobDefinition.objects.values_list("job_id", "removed"))
+    assert removed == {"host_gone": True, "host_here": False}
+    lease.release(first.instance)
+    add_host_job("host_gone")
+    second = SchedulerProcess()
+    second.prepare()
+    assert second.active
+    assert JobDefinition.objects.get(job_id="host_gone").removed is False
