@@ -116,3 +116,33 @@ def test_a_second_instrumented_scheduler_waits_as_standby_and_takes_over(host_sc
     )
     second.send_signal(signal.SIGTERM)
     assert second.wait(60) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_background_scheduler_as_started_in_app_ready_is_recorded_and_stops_cleanly(
+    settings,
+):
+    """A host's BackgroundScheduler with its jobs in memory: instrument, start, shut down."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    import scheduler_monitor
+    from scheduler_monitor.registry import registry
+    from tests.dropin import host_jobs
+
+    settings.SCHEDULER_MONITOR = {"JOB_MODULES": [], "HEARTBEAT_INTERVAL": 1}
+    registry.clear()
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(host_jobs.cleanup_sessions, "interval", seconds=1, id="in_memory")
+    process = scheduler_monitor.instrument(scheduler, handle_signals=False)
+    assert process.active and scheduler_monitor.instrument(scheduler) is process
+    scheduler.start()
+    try:
+        wait_for(lambda: finished_runs("in_memory").count() >= 2, timeout=60)
+    finally:
+        scheduler.shutdown()
+    assert {r.status for r in finished_runs("in_memory")} == {RunStatus.SUCCESS}
+    job = JobDefinition.objects.get(job_id="in_memory")
+    assert (job.source, job.schedule) == (JobSource.DISCOVERED, "every 1s")
+    instance = SchedulerInstance.objects.get()
+    assert instance.stopped_at is not None
+    assert SchedulerLease.objects.get().holder_id is None
