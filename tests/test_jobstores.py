@@ -84,17 +84,40 @@ print("released", flush=True)
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_scheduler_on_default_sqlite_settings_outlives_a_30s_write_lock(tmp_path):
-    """Another process holds the write lock for 30 s: the scheduler goes on, records after."""
+    """Another process holds the write lock for 30 s: scheduler and web server go on."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    from tests.live_app import free_port, http_get
+
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
         pytest.skip("SQLite's write lock")
     path = settings.DATABASES["default"]["NAME"]
+    token = Token.objects.create(user=User.objects.create_user("ops", is_staff=True)).key
+    default_sqlite = {"DJANGO_SETTINGS_MODULE": "tests.dropin.default_sqlite_settings"}
     scheduler = start_manage(
-        "runapscheduler",
-        log_path=tmp_path / "scheduler.log",
-        DJANGO_SETTINGS_MODULE="tests.dropin.default_sqlite_settings",
+        "runapscheduler", log_path=tmp_path / "scheduler.log", **default_sqlite
     )
+    port = free_port()
+    server = start_manage(
+        "runserver",
+        "--noreload",
+        f"127.0.0.1:{port}",
+        log_path=tmp_path / "web.log",
+        **default_sqlite,
+    )
+    url = f"http://127.0.0.1:{port}/api/v1/scheduler/jobs/fast_ok"
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def web_answers():
+        try:
+            return http_get(url, bearer, timeout=10)[0] == 200
+        except OSError:
+            return False
+
     holder = None
     try:
+        wait_for(web_answers, timeout=60)
         wait_for(
             lambda: (
                 JobRun.objects.filter(job__job_id="fast_ok", status=RunStatus.SUCCESS).count() >= 3
@@ -108,9 +131,12 @@ def test_a_scheduler_on_default_sqlite_settings_outlives_a_30s_write_lock(tmp_pa
         )
         assert holder.stdout.readline().strip() == "locked"
         locked_at = time.monotonic()
+        web_during_lock = []
         while holder.poll() is None:
             assert scheduler.poll() is None, "the scheduler died while the database was locked"
+            web_during_lock.append(web_answers())
             time.sleep(0.5)
+        assert web_during_lock and all(web_during_lock)  # reads go on in WAL mode
         assert holder.returncode == 0 and time.monotonic() - locked_at >= 29
         released = db_now()
         # Every run after the lock: fast_ok (every second) has a success for each second.
@@ -121,12 +147,14 @@ def test_a_scheduler_on_default_sqlite_settings_outlives_a_30s_write_lock(tmp_pa
             ),
             timeout=90,
         )
-        assert scheduler.poll() is None
+        assert scheduler.poll() is None and web_answers()
     finally:
         if holder is not None and holder.poll() is None:
             holder.kill()
+        server.send_signal(signal.SIGTERM)
         scheduler.send_signal(signal.SIGTERM)
         code = scheduler.wait(60)
+        server.wait(60)
     log = (tmp_path / "scheduler.log").read_text(errors="replace")
     assert code == 0, log[-3000:]
     assert "database is locked" in log  # it was really locked out

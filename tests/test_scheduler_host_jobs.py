@@ -122,8 +122,13 @@ def test_jobs_already_in_the_store_are_recorded_with_their_outcome_and_described
     }
     before = add_host_job("host_cleanup", seconds=1, hours=0)
     add_host_job("host_export", func=host_jobs.flaky_export, seconds=1, hours=0, kwargs={})
+    add_host_job("host_slow", func=host_jobs.slow_host_job, seconds=1, hours=0, kwargs={})
     run_scheduler_until(
-        lambda: all(finished(j).count() >= 2 for j in ("host_cleanup", "host_export", "fast_ok"))
+        lambda: (
+            all(finished(j).count() >= 2 for j in ("host_cleanup", "host_export", "fast_ok"))
+            and finished("host_slow").filter(status=RunStatus.SKIPPED).exists()
+            and finished("host_slow").filter(status=RunStatus.SUCCESS).exists()
+        )
     )
     cleanup = JobDefinition.objects.get(job_id="host_cleanup")
     assert (cleanup.source, cleanup.name, cleanup.category, cleanup.schedule) == (
@@ -149,6 +154,9 @@ def test_jobs_already_in_the_store_are_recorded_with_their_outcome_and_described
     assert {r.status for r in failures} == {RunStatus.FAILURE}
     assert failures[0].error == "ValueError: export server said no"
     assert export.failure_count == len(failures) and export.success_count == 0
+    # Runs skipped at max_instances are recorded for host jobs too, and counted.
+    slow = JobDefinition.objects.get(job_id="host_slow")
+    assert slow.skipped_count == finished("host_slow").filter(status=RunStatus.SKIPPED).count()
     # Declared jobs: one record per run (the executor is the only recording path).
     ok = JobDefinition.objects.get(job_id="fast_ok")
     scheduled = list(finished("fast_ok").values_list("scheduled_at", flat=True))
