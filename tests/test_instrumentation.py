@@ -1,5 +1,6 @@
 """instrument(scheduler): a host's own runapscheduler command, monitored as a real process."""
 
+import gc
 import signal
 
 import pytest
@@ -146,3 +147,6 @@ def test_a_background_scheduler_as_started_in_app_ready_is_recorded_and_stops_cl
     instance = SchedulerInstance.objects.get()
     assert instance.stopped_at is not None
     assert SchedulerLease.objects.get().holder_id is None
+    # The pool's finished threads leave their connections to the garbage collector;
+    # collect them now, or PostgreSQL refuses to drop the test database (still in use).
+    gc.collect()
