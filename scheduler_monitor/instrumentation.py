@@ -15,7 +15,11 @@ It gives that scheduler what ``manage.py runapscheduler`` has, by wrapping it in
 jobs, a heartbeat, the single-active lease (a scheduler that finds the lease held starts
 paused as a standby and resumes when it takes the lease over: safe for a
 ``BackgroundScheduler`` started in every web worker), trigger pick-up, missed and skipped
-runs, and a clean stop (SIGTERM and Ctrl+C stop it; its stop is recorded).
+runs, and a clean stop (SIGTERM and Ctrl+C stop it; its stop is recorded). A scheduler
+that loses the lease to another instance stops, as ``runapscheduler`` does.
+
+Recorded are runs of thread-pool executors (the default); a job sent to a process-pool or
+asyncio executor runs unrecorded (a warning says so at ``instrument``).
 """
 
 import atexit
