@@ -15,7 +15,7 @@ from datetime import UTC, timedelta
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, transaction
 from django.utils import timezone
 
 from scheduler_monitor import conf
@@ -24,6 +24,7 @@ from scheduler_monitor.registry import CRON_SAMPLE_FROM, CRON_SAMPLE_RUNS, forma
 
 logger = logging.getLogger(__name__)
 
+DB_ERRORS = (DatabaseError, InterfaceError)
 UNCATEGORISED = "Uncategorised"
 # The callable our declared jobs are stored with (see scheduler.run_monitored_job).
 MONITORED_JOB_REF = "scheduler_monitor.scheduler:run_monitored_job"
@@ -186,8 +187,62 @@ def mark_missing_removed(present: set[str]) -> int:
     )
 
 
-discovery = Discovery()
+_discovery = Discovery()
 
 
 def get_discovery() -> Discovery:
-    return discovery
+    return _discovery
+
+
+# -- the jobs of a running (or about to run) scheduler -----------------------------------------
+
+
+def stored_jobs(scheduler, *, skip: str) -> list:
+    """Every job in the scheduler's stores but ``skip``, pending ones too (before start)."""
+    jobs = [job for job, *_ in getattr(scheduler, "_pending_jobs", [])]
+    for alias, store in list(scheduler._jobstores.items()):
+        if alias == skip:
+            continue
+        try:
+            jobs.extend(store.get_all_jobs())
+        except DB_ERRORS as exc:
+            logger.warning("Could not list the jobs of job store %s: %s", alias, exc)
+    return jobs
+
+
+def host_jobs(scheduler, *, skip: str) -> dict:
+    """The jobs in the scheduler that we did not declare (the host's), by id."""
+    return {job.id: job for job in stored_jobs(scheduler, skip=skip) if not is_declared_job(job)}
+
+
+def host_job(scheduler, job_id: str, *, skip: str):
+    """The host's job ``job_id`` in any of the scheduler's stores but ``skip``, or None."""
+    for alias in scheduler._jobstores:
+        if alias == skip:
+            continue
+        job = scheduler.get_job(job_id, jobstore=alias)
+        if job is not None and not is_declared_job(job):
+            return job
+    return None
+
+
+def describe(jobs, *, complete: bool = False) -> None:
+    """Describe the host's jobs; ``complete``: they are all it has (others are gone)."""
+    jobs = list(jobs)
+    try:
+        get_discovery().note_jobs(jobs)
+        if complete:
+            mark_missing_removed({job.id for job in jobs})
+    except DB_ERRORS as exc:  # they are described again at their first run
+        logger.warning("Could not describe the host's jobs: %s", exc)
+
+
+def describe_by_id(scheduler, job_id: str, jobstore: str) -> None:
+    """Describe a job known by its id only (a missed or skipped run's event)."""
+    try:
+        job = scheduler.get_job(job_id, jobstore=jobstore)
+    except Exception:  # noqa: BLE001 - the run is recorded under its id regardless
+        logger.warning("Could not look job %s up", job_id, exc_info=True)
+        return
+    if job is not None:
+        describe([job])

@@ -24,9 +24,18 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, job_control, jobs, lease, retention, runs, scheduler_instances
+from scheduler_monitor import (
+    conf,
+    discovery,
+    job_control,
+    jobs,
+    lease,
+    retention,
+    runs,
+    scheduler_instances,
+)
 from scheduler_monitor.checks import require_use_tz
-from scheduler_monitor.discovery import get_discovery, is_declared_job, mark_missing_removed
+from scheduler_monitor.discovery import is_declared_job
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
 from scheduler_monitor.jobstores import ResilientDjangoJobStore
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
@@ -92,7 +101,7 @@ class SchedulerProcess:
         self._specs = load_declarations()
         jobs.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
-        get_discovery().forget()
+        discovery.get_discovery().forget()
         self.instance = scheduler_instances.scheduler_instance_start()
         if lease.try_acquire(self.instance):
             self._activate()
@@ -102,7 +111,7 @@ class SchedulerProcess:
         specs = self._specs
         runs.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
-        host_jobs = self._host_jobs()
+        host_jobs = discovery.host_jobs(self.scheduler, skip=MANUAL_STORE)
         for spec in specs:
             if spec.job_id in host_jobs:
                 logger.error(
@@ -114,7 +123,7 @@ class SchedulerProcess:
                 continue
             self._add_job(spec, paused=spec.job_id in paused)
         self._remove_undeclared({spec.job_id for spec in specs})
-        self._discover(host_jobs.values(), complete=True)
+        discovery.describe(host_jobs.values(), complete=True)
         self._add_prune_job()
         if not self._listening:
             self.scheduler.add_listener(
@@ -144,32 +153,6 @@ class SchedulerProcess:
         )
         if paused:
             job.pause()
-
-    def _stored_jobs(self) -> list:
-        """Every job in the scheduler's stores, pending ones included (before start too)."""
-        jobs = [job for job, *_ in getattr(self.scheduler, "_pending_jobs", [])]
-        for alias, store in list(self.scheduler._jobstores.items()):
-            if alias == MANUAL_STORE:
-                continue
-            try:
-                jobs.extend(store.get_all_jobs())
-            except DB_ERRORS as exc:
-                logger.warning("Could not list the jobs of job store %s: %s", alias, exc)
-        return jobs
-
-    def _host_jobs(self) -> dict:
-        """The jobs in the scheduler that we did not declare (the host's), by id."""
-        return {job.id: job for job in self._stored_jobs() if not is_declared_job(job)}
-
-    def _discover(self, jobs, *, complete: bool = False) -> None:
-        """Describe the host's jobs; ``complete``: they are all it has (others are gone)."""
-        jobs = list(jobs)
-        try:
-            get_discovery().note_jobs(jobs)
-            if complete:
-                mark_missing_removed({job.id for job in jobs})
-        except DB_ERRORS as exc:  # they are described again at their first run
-            logger.warning("Could not describe the host's jobs: %s", exc)
 
     def _remove_undeclared(self, declared: set[str]) -> None:
         """Drop OUR store entries of declared jobs that disappeared; never a host's job."""
@@ -280,22 +263,12 @@ class SchedulerProcess:
         times = getattr(event, "scheduled_run_times", None) or [
             getattr(event, "scheduled_run_time", None)
         ]
-        self._discover_by_id(event.job_id, event.jobstore)
+        if registry.get(event.job_id) is None:
+            discovery.describe_by_id(self.scheduler, event.job_id, event.jobstore)
         for scheduled in times:
             if scheduled is not None:
                 scheduled = scheduled.astimezone(UTC)
             get_recorder().record_unstarted(event.job_id, status, scheduled)
-
-    def _discover_by_id(self, job_id: str, jobstore: str) -> None:
-        if registry.get(job_id) is not None:
-            return
-        try:
-            job = self.scheduler.get_job(job_id, jobstore=jobstore)
-        except Exception:  # noqa: BLE001 - the run is recorded under its id regardless
-            logger.warning("Could not look job %s up", job_id, exc_info=True)
-            return
-        if job is not None:
-            self._discover([job])
 
     # -- the maintenance thread -------------------------------------------------------------
     def _maintenance_loop(self) -> None:
@@ -366,7 +339,7 @@ class SchedulerProcess:
                     run_monitored_job, args=[job_id, RunTrigger.MANUAL, request.pk], **options
                 )
                 continue
-            host_job = self._host_job(job_id)
+            host_job = discovery.host_job(self.scheduler, job_id, skip=MANUAL_STORE)
             if host_job is None:
                 job_control.trigger_request_finish(
                     request_id=request.pk,
@@ -379,15 +352,6 @@ class SchedulerProcess:
             self.scheduler.add_job(
                 host_job.func, args=host_job.args, kwargs=host_job.kwargs, **options
             )
-
-    def _host_job(self, job_id: str):
-        for alias in self.scheduler._jobstores:
-            if alias == MANUAL_STORE:
-                continue
-            job = self.scheduler.get_job(job_id, jobstore=alias)
-            if job is not None and not is_declared_job(job):
-                return job
-        return None
 
     def _add_prune_job(self) -> None:
         # Retention (PRUNE_SCHEDULE): kept in memory, re-added at each start from settings.
