@@ -11,7 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor.models import JobDefinition
+from scheduler_monitor.models import JobDefinition, JobSource
 from scheduler_monitor.registry import JobSpec
 from scheduler_monitor.schedules import declared_values, effective_values, overrides_of
 from scheduler_monitor.stats import EMPTY_STATS, Stats
@@ -206,7 +206,10 @@ def job_get(*, job_id: str) -> JobDefinition | None:
 
 
 def job_definitions_sync(*, specs: Iterable[JobSpec]) -> list[JobDefinition]:
-    """Upsert a row per declared job; mark rows no longer declared as removed (never delete)."""
+    """Upsert a row per declared job; mark declared rows no longer declared as removed.
+
+    Never deletes, and never touches the rows of jobs found in the scheduler (the host's).
+    """
     specs = list(specs)
     declared = {spec.job_id for spec in specs}
     with transaction.atomic():
@@ -222,6 +225,7 @@ def job_definitions_sync(*, specs: Iterable[JobSpec]) -> list[JobDefinition]:
                 "description": spec.description,
                 "callable_path": spec.callable_path,
                 "removed": False,
+                "source": JobSource.DECLARED,
                 "declared": declaration,
                 "isolation": spec.isolation,
                 "params_schema": spec.params_schema,
@@ -235,7 +239,7 @@ def job_definitions_sync(*, specs: Iterable[JobSpec]) -> list[JobDefinition]:
                     setattr(job, key, value)
                 job.save(update_fields=[*values, "updated_at"])
             synced.append(job)
-        JobDefinition.objects.exclude(job_id__in=declared).filter(removed=False).update(
-            removed=True, updated_at=timezone.now()
-        )
+        JobDefinition.objects.exclude(job_id__in=declared).filter(
+            removed=False, source=JobSource.DECLARED
+        ).update(removed=True, updated_at=timezone.now())
     return synced

@@ -7,7 +7,6 @@ effective trigger at start, so an override outlives restarts and failovers.
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
@@ -19,6 +18,7 @@ from scheduler_monitor import conf, job_control
 from scheduler_monitor.audit import Actor, audit_record
 from scheduler_monitor.models import JobDefinition
 from scheduler_monitor.registry import MAX_RETRIES, build_trigger, describe_schedule
+from scheduler_monitor.run_limits import RunLimits
 from scheduler_monitor.schedules import (
     LIMIT_FIELDS,
     OVERRIDE_COLUMNS,
@@ -186,15 +186,6 @@ def next_fire_times(
 
 
 # --- the scheduler's side ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunLimits:
-    """What bounds one job's runs, read by the scheduler process each maintenance step."""
-
-    timeout_seconds: float | None = None
-    retries: int = 0
-    retry_backoff_seconds: float = 0.0
 
 
 def job_triggers_and_limits() -> tuple[dict, dict]:

@@ -1,11 +1,12 @@
 """The scheduler process: APScheduler + DjangoJobStore, heartbeat, triggers, clean shutdown.
 
 Started by ``manage.py runapscheduler``; never inside web workers, where every worker
-would run every job.
+would run every job. A host that builds its own scheduler gets the same through
+``scheduler_monitor.instrument(scheduler)`` (instrumentation.py), which wraps its scheduler
+in a ``SchedulerProcess``. Runs are recorded by the executor (executors.py), for every job.
 """
 
 import contextlib
-import functools
 import logging
 import threading
 import time
@@ -25,44 +26,31 @@ from django_apscheduler.models import DjangoJobExecution
 
 from scheduler_monitor import (
     conf,
+    discovery,
     job_control,
     jobs,
     lease,
     retention,
+    run_limits,
+    run_retries,
     runs,
     schedule_overrides,
     scheduler_instances,
 )
-from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
+from scheduler_monitor.checks import require_use_tz
+from scheduler_monitor.discovery import is_declared_job
+from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
+from scheduler_monitor.jobstores import ResilientDjangoJobStore
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import build_trigger, load_declarations, registry
 from scheduler_monitor.run_isolation import run_in_child_process
-from scheduler_monitor.run_retries import retry_delay_seconds
-from scheduler_monitor.schedule_overrides import RunLimits
 
 logger = logging.getLogger(__name__)
 
 MANUAL_STORE = "manual"
 FIRST_RUN_SPREAD_SECONDS = 10
 PRUNE_JOB_ID = "scheduler-monitor-prune"
-
-
-# Set while this process's scheduler is active: what bounds each job's runs (refreshed
-# every maintenance step, so overrides apply) and the scheduler retries are added to.
-_run_limits: dict[str, RunLimits] = {}
-_retry_scheduler = None
-
-
-def _limits_of(spec) -> RunLimits:
-    limits = _run_limits.get(spec.job_id)
-    if limits is not None:
-        return limits
-    return RunLimits(
-        timeout_seconds=spec.timeout_seconds or conf.get("DEFAULT_TIMEOUT_SECONDS"),
-        retries=spec.retries,
-        retry_backoff_seconds=spec.retry_backoff_seconds,
-    )
 
 
 def run_monitored_job(
@@ -74,118 +62,66 @@ def run_monitored_job(
     retry_of: int | None = None,
     params: dict | None = None,
 ):
-    """Run one declared job through the recording path (the job store's stored callable).
+    """Run one declared job's function: the callable the job store keeps for declared jobs.
 
-    ``params`` are a manual run's checked arguments; ``attempt`` and ``retry_of`` link a
-    retry to the first run. A failed run is retried through the scheduler while attempts
-    are left; a run past its timeout is recorded as timed out (and not retried).
+    Recording happens around it in the executor (with ``trigger``, ``request_id`` and, for
+    retries and manual runs, ``attempt``, ``retry_of`` and ``params``, read from this
+    job's arguments), as for every other job the scheduler runs. ``params`` (checked when
+    the run was requested) are passed to the function; ``isolation="process"`` jobs run
+    in a child process, stopped at their time limit.
     """
     spec = registry.get(job_id)
     if spec is None:
         load_declarations()
         spec = registry.get(job_id)
     if spec is None:
-        logger.error("Job %s is not declared any more; not running it", job_id)
-        if request_id is not None:
-            job_control.trigger_request_finish(
-                request_id=request_id, succeeded=False, error="Job is not declared"
-            )
-        return
-
-    def link(run_id):
-        if request_id is not None:
-            job_control.trigger_request_link_run(request_id=request_id, run_id=run_id)
-
-    limits = _limits_of(spec)
+        raise LookupError(f"Job {job_id} is not declared any more")
     kwargs = {**spec.kwargs, **(params or {})}
     if spec.isolation == "process":
-        run = functools.partial(
-            run_in_child_process, spec.func, kwargs, timeout_seconds=limits.timeout_seconds
-        )
-    else:
-        run = functools.partial(spec.func, **kwargs)
-    scheduled_at = current_scheduled_time()
-    if trigger == RunTrigger.MANUAL and attempt == 1:
-        scheduled_at = timezone.now()
-    record = get_recorder().execute(
-        job_id,
-        run,
-        trigger=trigger,
-        scheduled_at=scheduled_at,
-        on_start=link,
-        timeout_seconds=limits.timeout_seconds,
-        attempt=attempt,
-        retry_of=retry_of,
-        params=params or {},
-        retry_on_failure=attempt <= limits.retries and _retry_scheduler is not None,
-    )
-    if record.retrying:
-        _schedule_retry(
-            job_id,
-            trigger,
-            failed_attempt=attempt,
-            first_run=retry_of or record.run_id,
-            params=params,
-            backoff_seconds=limits.retry_backoff_seconds,
-        )
-    if request_id is not None:
-        job_control.trigger_request_finish(
-            request_id=request_id,
-            succeeded=record.status == RunStatus.SUCCESS,
-            error=record.error,
-        )
-
-
-def _schedule_retry(job_id, trigger, *, failed_attempt, first_run, params, backoff_seconds):
-    """Add the next attempt to the scheduler as a one-off job, after the backoff."""
-    delay = retry_delay_seconds(backoff_seconds=backoff_seconds, failed_attempt=failed_attempt)
-    scheduler = _retry_scheduler
-    if scheduler is None:
-        return
-    scheduler.add_job(
-        run_monitored_job,
-        trigger="date",
-        run_date=timezone.now() + timedelta(seconds=delay),
-        args=[job_id, trigger],
-        kwargs={"attempt": failed_attempt + 1, "retry_of": first_run, "params": params},
-        id=f"retry-{job_id}-{first_run}-{failed_attempt + 1}",
-        name=f"{job_id} (attempt {failed_attempt + 1})",
-        jobstore=MANUAL_STORE,
-        misfire_grace_time=None,
-        replace_existing=True,
-    )
-    logger.info("Job %s: attempt %s in %.1fs", job_id, failed_attempt + 1, delay)
+        timeout = run_limits.run_limits_of(job_id).timeout_seconds
+        return run_in_child_process(spec.func, kwargs, timeout_seconds=timeout)
+    return spec.func(**kwargs)
 
 
 class SchedulerProcess:
     """One running scheduler: builds APScheduler, keeps the heartbeat, stops cleanly."""
 
-    def __init__(self):
-        self.job_store = DjangoJobStore()
-        self.scheduler = BlockingScheduler(
-            jobstores={"default": self.job_store, MANUAL_STORE: MemoryJobStore()},
-            executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": conf.get("MISFIRE_GRACE_TIME"),
-            },
-            timezone=settings.TIME_ZONE,
-        )
+    def __init__(self, scheduler=None):
+        if scheduler is None:
+            scheduler = BlockingScheduler(
+                jobstores={"default": ResilientDjangoJobStore(), MANUAL_STORE: MemoryJobStore()},
+                executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
+                job_defaults={
+                    "coalesce": True,
+                    "max_instances": 1,
+                    "misfire_grace_time": conf.get("MISFIRE_GRACE_TIME"),
+                },
+                timezone=settings.TIME_ZONE,
+            )
+        self.scheduler = scheduler
+        # The Django job store our declared jobs live in (None: a host scheduler without one).
+        store = scheduler._jobstores.get("default")
+        self.job_store = store if isinstance(store, DjangoJobStore) else None
+        self.instrumented = False  # a host's scheduler (instrument()): standby = paused
         self.instance = None
         self.active = False  # holds the lease and runs jobs (else standby)
         self._specs = []
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
-        self._applied_triggers: dict[str, tuple] = {}
+        self._listening = False
+        self._finish_lock = threading.Lock()
+        self._finished = False
+        self._applied_triggers: dict[str, tuple] = {}  # job id -> (cron, seconds) given
 
     # -- start ----------------------------------------------------------------------------
     def prepare(self) -> None:
         """Sync declarations, record this instance; if the lease is free, activate now."""
+        require_use_tz()
         self._specs = load_declarations()
         jobs.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
+        discovery.get_discovery().forget()
         self.instance = scheduler_instances.scheduler_instance_start()
         if lease.try_acquire(self.instance):
             self._activate()
@@ -193,21 +129,32 @@ class SchedulerProcess:
     def _activate(self) -> None:
         """Holding the lease: abandon orphans, register the jobs."""
         specs = self._specs
-        global _retry_scheduler
         runs.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
-        # The effective trigger (a runtime override, else the declaration) and run limits.
-        triggers, limits = schedule_overrides.job_triggers_and_limits()
-        _run_limits.clear()
-        _run_limits.update(limits)
-        _retry_scheduler = self.scheduler
+        host_jobs = discovery.host_jobs(self.scheduler, skip=MANUAL_STORE)
+        # The effective triggers (a runtime override, else the declaration) and run limits.
+        triggers = self._refresh_run_settings()
+        run_retries.retry_target_set(self.scheduler, run_monitored_job, MANUAL_STORE)
         for spec in specs:
+            if spec.job_id in host_jobs:
+                logger.error(
+                    "Job id %s is declared with @monitored_job and also used by the host's job "
+                    "%s; keeping the host's job as it is (rename one of them)",
+                    spec.job_id,
+                    host_jobs[spec.job_id],
+                )
+                continue
             cron, seconds = triggers.get(spec.job_id) or (spec.cron, spec.interval_seconds)
             self._add_job(spec, paused=spec.job_id in paused, cron=cron, seconds=seconds)
             self._applied_triggers[spec.job_id] = (cron, seconds)
         self._remove_undeclared({spec.job_id for spec in specs})
+        discovery.describe(host_jobs.values(), complete=True)
         self._add_prune_job()
-        self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        if not self._listening:
+            self.scheduler.add_listener(
+                self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+            )
+            self._listening = True
         self.active = True
         logger.info("Scheduler %s active with %s job(s)", self.instance, len(specs))
 
@@ -233,11 +180,21 @@ class SchedulerProcess:
             job.pause()
 
     def _remove_undeclared(self, declared: set[str]) -> None:
+        """Drop OUR store entries of declared jobs that disappeared; never a host's job."""
+        if self.job_store is None:
+            return
         removed = JobDefinition.objects.filter(removed=True).values_list("job_id", flat=True)
         for job_id in removed:
             if job_id in declared:
                 continue
             # Straight from the store: before start() the scheduler only sees pending jobs.
+            try:
+                stored = self.job_store.lookup_job(job_id)
+            except Exception:  # noqa: BLE001 - unreadable: not provably ours, so kept
+                logger.warning("Keeping stored job %s: cannot tell whose it is", job_id)
+                continue
+            if stored is None or not is_declared_job(stored):
+                continue
             with contextlib.suppress(JobLookupError):
                 self.job_store.remove_job(job_id)
 
@@ -248,20 +205,17 @@ class SchedulerProcess:
         """
         if not self.active:
             if not lease.wait_for_lease(self.instance, self._stop):
-                self._finish()
+                self.finish_once()
                 return
             self._activate()
         if self._stop.is_set():  # asked to stop while preparing: never start
-            self._finish()
+            self.finish_once()
             return
-        self._maintenance = threading.Thread(
-            target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
-        )
-        self._maintenance.start()
+        self.start_maintenance()
         try:
             self.scheduler.start()  # blocks until shutdown
         finally:
-            self._finish()
+            self.finish_once()
 
     def stop(self) -> None:
         """Ask the scheduler to stop; the maintenance thread shuts it down.
@@ -275,10 +229,30 @@ class SchedulerProcess:
         self._stop.set()
         logger.info("Scheduler stopping: no new runs will start")
 
+    def start_maintenance(self) -> None:
+        """Start the heartbeat/trigger/lease thread (once)."""
+        if self._maintenance is not None:
+            return
+        self._maintenance = threading.Thread(
+            target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
+        )
+        self._maintenance.start()
+
+    @property
+    def maintenance_thread(self) -> threading.Thread | None:
+        return self._maintenance
+
+    def finish_once(self) -> None:
+        """Record the stop once, however many paths ask; later callers wait for it."""
+        with self._finish_lock:
+            if self._finished:
+                return
+            self._finished = True
+            self._finish()
+
     def _finish(self) -> None:
-        global _retry_scheduler
         self._stop.set()
-        _retry_scheduler = None
+        run_retries.retry_target_set(None)
         recorder = get_recorder()
         timeout = conf.get("SHUTDOWN_TIMEOUT")
         if not recorder.wait_idle(timeout):
@@ -315,6 +289,8 @@ class SchedulerProcess:
         times = getattr(event, "scheduled_run_times", None) or [
             getattr(event, "scheduled_run_time", None)
         ]
+        if registry.get(event.job_id) is None:
+            discovery.describe_by_id(self.scheduler, event.job_id, event.jobstore)
         for scheduled in times:
             if scheduled is not None:
                 scheduled = scheduled.astimezone(UTC)
@@ -326,6 +302,9 @@ class SchedulerProcess:
         interval = min(conf.get("HEARTBEAT_INTERVAL"), conf.get("TRIGGER_POLL_INTERVAL"))
         last_heartbeat = 0.0
         while not self._stop.wait(interval):
+            if not self.active:  # an instrumented host scheduler, started paused
+                self._standby_step()
+                continue
             try:
                 close_old_connections()
                 now = timezone.now().timestamp()
@@ -337,7 +316,11 @@ class SchedulerProcess:
                 self._start_triggered_runs()
                 self._prune_execution_log(now)
                 job_control.job_pauses_reapply(scheduler=self.scheduler)
-                self._apply_schedule_overrides()
+                schedule_overrides.job_schedules_apply(
+                    scheduler=self.scheduler,
+                    applied=self._applied_triggers,
+                    triggers=self._refresh_run_settings(),
+                )
                 # Pause/resume from other processes change the job store directly;
                 # waking up makes this scheduler re-read it.
                 self.scheduler.wakeup()
@@ -348,19 +331,32 @@ class SchedulerProcess:
                 logger.exception("Maintenance step failed")
         self._shut_down_scheduler()
 
-    def _apply_schedule_overrides(self) -> None:
-        """Reschedule jobs whose effective trigger changed; refresh the run limits."""
+    def _standby_step(self) -> None:
+        """Standby of an instrumented scheduler: beat, try the lease, then run its jobs."""
+        try:
+            close_old_connections()
+            scheduler_instances.scheduler_instance_heartbeat(instance=self.instance)
+            if lease.try_acquire(self.instance):
+                logger.info("Scheduler %s took over the lease: now active", self.instance)
+                self._activate()
+                self.scheduler.resume()
+        except DB_ERRORS as exc:
+            logger.warning("Standby step failed, will retry: %s", exc)
+            close_old_connections()
+        except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
+            logger.exception("Standby step failed")
+
+    @staticmethod
+    def _refresh_run_settings() -> dict:
+        """Read every job's effective trigger; refresh the run limits the executor uses."""
         triggers, limits = schedule_overrides.job_triggers_and_limits()
-        _run_limits.clear()
-        _run_limits.update(limits)
-        schedule_overrides.job_schedules_apply(
-            scheduler=self.scheduler, applied=self._applied_triggers, triggers=triggers
-        )
+        run_limits.run_limits_set(limits)
+        return triggers
 
     def _shut_down_scheduler(self) -> None:
         """Shut the scheduler down once stop() was asked, waiting for a start() in progress."""
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._finished:
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
                 return
@@ -368,15 +364,34 @@ class SchedulerProcess:
 
     def _start_triggered_runs(self) -> None:
         for request in job_control.trigger_requests_claim():
+            job_id = request.job.job_id
+            options = {
+                "trigger": "date",
+                "id": f"manual-{request.pk}",
+                "name": f"{request.job.name} (manual)",
+                "jobstore": MANUAL_STORE,
+                "misfire_grace_time": None,
+            }
+            if registry.get(job_id) is not None:
+                self.scheduler.add_job(
+                    run_monitored_job,
+                    args=[job_id, RunTrigger.MANUAL, request.pk],
+                    kwargs={"params": request.params} if request.params else {},
+                    **options,
+                )
+                continue
+            host_job = discovery.host_job(self.scheduler, job_id, skip=MANUAL_STORE)
+            if host_job is None:
+                job_control.trigger_request_finish(
+                    request_id=request.pk,
+                    succeeded=False,
+                    error="The job is neither declared nor in the scheduler",
+                )
+                continue
+            # The host's job, run once more with its own callable and arguments.
+            note_manual_run(options["id"], job_id, request.pk)
             self.scheduler.add_job(
-                run_monitored_job,
-                trigger="date",
-                args=[request.job.job_id, RunTrigger.MANUAL, request.pk],
-                kwargs={"params": request.params} if request.params else {},
-                id=f"manual-{request.pk}",
-                name=f"{request.job.name} (manual)",
-                jobstore=MANUAL_STORE,
-                misfire_grace_time=None,
+                host_job.func, args=host_job.args, kwargs=host_job.kwargs, **options
             )
 
     def _add_prune_job(self) -> None:
