@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from scheduler_monitor import conf, job_control
 from scheduler_monitor.audit import Actor, audit_record
-from scheduler_monitor.models import JobDefinition
+from scheduler_monitor.models import JobDefinition, JobSource
 from scheduler_monitor.registry import MAX_RETRIES, build_trigger, describe_schedule
 from scheduler_monitor.run_limits import RunLimits
 from scheduler_monitor.schedules import (
@@ -151,6 +151,14 @@ def job_schedule_update(*, job_id: str, changes: dict, actor: Actor | None) -> J
                 overrides.pop(name, None)
             else:
                 overrides[name] = value
+        owned_by_host = {"cron", "seconds", "retries"} & set(clean)
+        if job.source != JobSource.DECLARED and owned_by_host:
+            # The host's own scheduler job: its trigger is never rewritten, and only
+            # declared jobs are retried, so such an override would silently not apply.
+            raise ScheduleInvalid(
+                sorted(owned_by_host)[0],
+                "only jobs declared with @monitored_job can change their schedule or retries",
+            )
         cron, seconds = effective_trigger(declared_of(job), overrides)
         if not (cron or seconds) and ("cron" in clean or "seconds" in clean):
             raise ScheduleInvalid("cron", "the job declares no schedule; give cron or seconds")

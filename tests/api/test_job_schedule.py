@@ -159,3 +159,14 @@ def test_it_answers_404_for_unknown_and_removed_jobs(changer, make_job):
     for job_id in ("nope", "gone", "bad%20id"):
         error_of(changer.patch(f"{P}/jobs/{job_id}", {"seconds": 5}, format="json"), 404)
         error_of(changer.post(f"{P}/jobs/{job_id}/schedule/reset"), 404)
+
+
+def test_a_host_jobs_schedule_and_retries_stay_the_hosts(changer, make_job):
+    """A job found in the host's scheduler: limits may change, its trigger and retries not."""
+    make_job("host_job", source="discovered", schedule="every 1min")
+    for body, field in (({"seconds": 30}, "seconds"), ({"retries": 2}, "retries")):
+        payload = error_of(changer.patch(f"{P}/jobs/host_job", body, format="json"), 400)
+        assert payload["data"]["field"] == field
+        assert "@monitored_job" in payload["message"]
+    data = data_of(changer.patch(f"{P}/jobs/host_job", {"timeout_seconds": 60}, format="json"))
+    assert (data["timeout_seconds"], data["schedule"]) == (60.0, "every 1min")
