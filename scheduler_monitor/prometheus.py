@@ -14,7 +14,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from scheduler_monitor import conf, histogram, selectors
+from scheduler_monitor import conf, histogram, scheduler_event_metrics, selectors
 
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
 LABELS = ("job_id", "job_name", "owner", "category")
@@ -81,7 +81,9 @@ class SchedulerCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         """Return the families without samples, so registering runs no query."""
-        return iter(self._families().values())
+        return iter(
+            [*self._families().values(), *scheduler_event_metrics.families(with_samples=False)]
+        )
 
     def collect(self) -> Iterator[Metric]:
         snapshot = selectors.prometheus_snapshot()
@@ -93,7 +95,7 @@ class SchedulerCollector(Collector):
         families["up"].add_metric([], 1 if snapshot.running else 0)
         if status.instance is not None:
             families["heartbeat"].add_metric([], status.instance.heartbeat_at.timestamp())
-        return iter(families.values())
+        return iter([*families.values(), *scheduler_event_metrics.families()])
 
     def _families(self) -> dict[str, Metric]:
         # The brief's counters are idiomatic too: they stay when its other families are off.

@@ -22,9 +22,10 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, lease, services
+from scheduler_monitor import conf, lease, record_retry, services
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
+from scheduler_monitor.record_sanitising import clean_text
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
 
@@ -44,14 +45,15 @@ def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_
     if spec is None:
         logger.error("Job %s is not declared any more; not running it", job_id)
         if request_id is not None:
-            services.trigger_request_finish(
-                request_id=request_id, succeeded=False, error="Job is not declared"
-            )
+            _finish_trigger(request_id, False, "Job is not declared")
         return
 
     def link(run_id):
         if request_id is not None:
-            services.trigger_request_link_run(request_id=request_id, run_id=run_id)
+            record_retry.guarded_write(
+                f"the run link of trigger {request_id}",
+                lambda: services.trigger_request_link_run(request_id=request_id, run_id=run_id),
+            )
 
     record = get_recorder().execute(
         job_id,
@@ -61,11 +63,22 @@ def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_
         on_start=link,
     )
     if request_id is not None:
-        services.trigger_request_finish(
-            request_id=request_id,
-            succeeded=record.status == RunStatus.SUCCESS,
-            error=record.error,
+        _finish_trigger(request_id, record.status == RunStatus.SUCCESS, record.error)
+
+
+def _finish_trigger(request_id: int, succeeded: bool, error: str) -> None:
+    """Store a trigger request's outcome; its error text is dropped if the database refuses it."""
+
+    def finish(text):
+        return lambda: services.trigger_request_finish(
+            request_id=request_id, succeeded=succeeded, error=text
         )
+
+    record_retry.guarded_write(
+        f"the outcome of trigger {request_id}",
+        finish(clean_text(error)),
+        fallback=finish("[scheduler_monitor: the database refused this error text]"),
+    )
 
 
 class SchedulerProcess:
@@ -234,6 +247,7 @@ class SchedulerProcess:
                     lease.renew_or_stop(self.instance, self.stop)
                     last_heartbeat = now
                 get_recorder().flush()
+                record_retry.retry_writes()
                 self._start_triggered_runs()
                 self._prune_execution_log(now)
                 services.job_pauses_reapply(scheduler=self.scheduler)

@@ -219,3 +219,10 @@ class SchedulerLease(models.Model):
 
     def __str__(self):
         return f"lease {self.name} held by {self.holder_id or 'nobody'}"
+
+
+from scheduler_monitor.models.scheduler_events import (  # noqa: E402, F401 - after the core models
+    RecordDegradation,
+    SchedulerEvent,
+    SchedulerEventKind,
+)
