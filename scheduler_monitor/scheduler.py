@@ -6,6 +6,8 @@ would run every job.
 
 import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 import zlib
@@ -23,6 +25,7 @@ from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
 from scheduler_monitor import conf, lease, record_retry, services
+from scheduler_monitor import scheduler_events as stop_events
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.record_sanitising import clean_text
@@ -34,6 +37,19 @@ logger = logging.getLogger(__name__)
 MANUAL_STORE = "manual"
 FIRST_RUN_SPREAD_SECONDS = 10
 PRUNE_JOB_ID = "scheduler-monitor-prune"
+# Exit status of a scheduler that abandoned running jobs at stop (a clean stop is 0).
+EXIT_ABANDONED = 3
+# How long a second stop signal waits for the final records before exiting.
+EXIT_NOW_SECONDS = 5
+
+
+def hard_exit(status: int) -> None:
+    """Exit now, whatever threads still run (job threads are not daemons and never end)."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
 
 
 def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_id=None):
@@ -102,6 +118,8 @@ class SchedulerProcess:
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
+        self.stopping_at = None
+        self.unfinished_runs = 0  # runs still running when the stop gave up on them
 
     # -- start ----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -187,30 +205,86 @@ class SchedulerProcess:
         """
         if self._stop.is_set():
             return
+        self.stopping_at = timezone.now()
         self._stop.set()
-        logger.info("Scheduler stopping: no new runs will start")
+        logger.info(
+            "Scheduler stopping: no new runs will start; running jobs get %ss "
+            "(a second signal exits at once)",
+            conf.get("SHUTDOWN_TIMEOUT"),
+        )
+
+    def on_signal(self, signum: int) -> None:
+        """SIGTERM/SIGINT: the first stops cleanly, a second exits at once."""
+        if self._stop.is_set():
+            self.exit_now(signum)
+        else:
+            self.stop()
 
     def _finish(self) -> None:
+        """Wait up to SHUTDOWN_TIMEOUT for running jobs, abandon the rest, record the stop.
+
+        Each step is tried on its own: a database that is down at stop must not keep the
+        lease release or the stop record from being tried.
+        """
         self._stop.set()
         recorder = get_recorder()
         timeout = conf.get("SHUTDOWN_TIMEOUT")
         if not recorder.wait_idle(timeout):
             logger.warning("Jobs still running after %ss; marking them abandoned", timeout)
-            services.job_runs_abandon(
-                runs=self._own_running_runs(recorder.active_run_ids()),
-                reason=f"Scheduler stopped; the run did not finish within {timeout}s",
+            self.unfinished_runs = max(recorder.active_count, 1)
+            self._abandon_own_runs(
+                f"Scheduler stopped; the run did not finish within {timeout}s", timeout
             )
         if self._maintenance is not None:
             self._maintenance.join(timeout=5)
-        close_old_connections()
-        recorder.flush()
+        self._record_stop()
+        logger.info("Scheduler stopped")
+
+    def _abandon_own_runs(self, reason: str, timeout: float | None = None) -> None:
+        recorder = get_recorder()
+        try:
+            close_old_connections()
+            services.job_runs_abandon(
+                runs=self._own_running_runs(recorder.active_run_ids()), reason=reason
+            )
+            stop_events.abandoned_at_stop_record(
+                started_at=self.stopping_at or timezone.now(),
+                runs=recorder.active_count,
+                timeout=timeout,
+            )
+        except Exception:  # noqa: BLE001 - the stop goes on; the runs become orphans
+            logger.exception("Could not mark the unfinished runs abandoned")
+
+    def _record_stop(self) -> None:
+        recorder = get_recorder()
+        for step in (close_old_connections, recorder.flush, record_retry.retry_writes):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - as above
+                logger.exception("Stop step %s failed", getattr(step, "__name__", step))
         if len(recorder.buffer):
             logger.error("%s run record(s) could not be written at stop", len(recorder.buffer))
-        if self.active:
-            lease.release(self.instance)
-        if self.instance is not None:
-            services.scheduler_instance_stop(instance=self.instance)
-        logger.info("Scheduler stopped")
+        try:
+            if self.active:
+                lease.release(self.instance)
+            if self.instance is not None:
+                services.scheduler_instance_stop(instance=self.instance)
+        except Exception:  # noqa: BLE001 - the lease expires by itself
+            logger.exception("Could not record the scheduler's stop")
+
+    def exit_now(self, signum: int) -> None:
+        """A second stop signal: record what can be recorded within seconds, then exit."""
+        logger.warning("Second stop signal: exiting now")
+        self.unfinished_runs = max(get_recorder().active_count, self.unfinished_runs)
+        worker = threading.Thread(target=self._record_at_once, daemon=True)
+        worker.start()
+        worker.join(EXIT_NOW_SECONDS)
+        hard_exit(128 + signum)
+
+    def _record_at_once(self) -> None:
+        if get_recorder().active_count:
+            self._abandon_own_runs("Scheduler stopped at once by a second stop signal")
+        self._record_stop()
 
     @staticmethod
     def _own_running_runs(run_ids):

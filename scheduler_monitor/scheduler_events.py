@@ -1,5 +1,6 @@
 """The scheduler's own events (database outages, scheduler gaps) and degraded-record counts."""
 
+import os
 import socket
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -91,3 +92,15 @@ def degraded_records_counts() -> dict[str, int]:
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def abandoned_at_stop_record(*, started_at: datetime, runs: int, timeout: float | None):
+    """Record that a stopping scheduler gave up on ``runs`` running job(s)."""
+    waited = f" after waiting {timeout}s" if timeout is not None else " at once"
+    return event_record(
+        kind=SchedulerEventKind.ABANDONED_AT_STOP,
+        started_at=started_at,
+        ended_at=timezone.now(),
+        pid=os.getpid(),
+        message=f"Scheduler stopped{waited}; {runs} running job(s) abandoned",
+    )
