@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from scheduler_monitor import charts, conf, selectors, services
+from scheduler_monitor import charts, conf, scheduler_events, selectors, services
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.stats import EMPTY_STATS, summarise
@@ -135,6 +135,7 @@ def live_context(request: HttpRequest) -> dict:
         "status": overview.status,
         "scheduler_running": overview.running,
         "roles": overview.roles,
+        "scheduler_events": scheduler_events.recent_events(limit=5),
         "chain": selectors.notification_chain(),
         "rows": rows,
         "visible_rows": sum(1 for r in rows if r.visible),

@@ -4,6 +4,7 @@ APScheduler passes a job its arguments but not its scheduled time. Recording tha
 lets lateness (start minus scheduled time) be measured apart from the run's duration.
 """
 
+import logging
 import threading
 from datetime import UTC, datetime
 
@@ -30,7 +31,21 @@ def _run_job_noting_time(job, jobstore_alias, run_times, logger_name):
 
 
 class ScheduledTimeExecutor(ThreadPoolExecutor):
-    """ThreadPoolExecutor whose runs can read ``current_scheduled_time()``."""
+    """ThreadPoolExecutor whose runs can read ``current_scheduled_time()``.
+
+    ``on_submit(job, run_times)``, if set, is called before each submission, while
+    ``job.next_run_time`` is still the first due time (gaps.GapRecorder uses it).
+    """
+
+    on_submit = None
+
+    def submit_job(self, job, run_times):
+        if self.on_submit is not None:
+            try:
+                self.on_submit(job, run_times)
+            except Exception:  # noqa: BLE001 - noticing a gap must never stop a run
+                logging.getLogger(__name__).exception("on_submit failed for %s", job.id)
+        super().submit_job(job, run_times)
 
     def _do_submit_job(self, job, run_times):
         # As BasePoolExecutor._do_submit_job, with the run wrapped to note its time.

@@ -55,8 +55,11 @@ def discard_broken_connection() -> None:
         logger.debug("Closing a broken connection failed", exc_info=True)
 
 
-def database_writable() -> bool:
-    """Whether the database takes a write now (SQLite: its write lock is free)."""
+def database_writable(*, failing_since=None) -> bool:
+    """Whether the database takes a write now (SQLite: its write lock is free).
+
+    ``failing_since``: when the operation that just failed began, the outage's start.
+    """
     if connection.in_atomic_block:
         return True
     try:
@@ -71,7 +74,7 @@ def database_writable() -> bool:
     except Exception as exc:  # noqa: BLE001 - any failure means "not now"
         discard_broken_connection()
         logger.debug("Database not writable: %s", exc)
-        database_outages.note_unreachable()
+        database_outages.note_unreachable(failing_since)
         return False
     database_outages.note_reachable()
     return True
@@ -92,15 +95,16 @@ def store(write: Callable, record, *, attempts: int = 0) -> tuple[str, object]:
 
     ``attempts``: how many earlier tries failed while the database took writes.
     """
+    started = timezone.now()
     try:
         _write_counted(write, record)
     except Exception as exc:  # noqa: BLE001 - classified below; nothing escapes a job's run
         if fault_of(exc) == CONNECTION_FAULT:
             discard_broken_connection()
             if is_lock_fault(exc):
-                database_outages.note_unreachable()
+                database_outages.note_unreachable(started)
                 return OUTAGE, record
-            if not database_writable():
+            if not database_writable(failing_since=started):
                 return OUTAGE, record
             if attempts + 1 < MAX_ATTEMPTS:
                 return RETRY, record
@@ -246,12 +250,15 @@ def guarded_write(what: str, write: Callable[[], object], fallback=None) -> bool
 
 
 def _attempt(pending: PendingWrite) -> bool:
+    started = timezone.now()
     try:
         pending.write()
     except Exception as exc:  # noqa: BLE001 - classified below
         if fault_of(exc) == CONNECTION_FAULT:
             discard_broken_connection()
-            writable = not is_lock_fault(exc) and database_writable()
+            writable = not is_lock_fault(exc) and database_writable(failing_since=started)
+            if is_lock_fault(exc):
+                database_outages.note_unreachable(started)
             pending.attempts += writable
             if pending.attempts < MAX_ATTEMPTS:
                 logger.warning("Could not write %s (%s); will retry", pending.what, exc)

@@ -32,7 +32,7 @@ from scheduler_monitor.models import (
     RunTrigger,
 )
 from scheduler_monitor.record_retry import RecordBuffer
-from scheduler_monitor.record_sanitising import sanitised
+from scheduler_monitor.record_sanitising import CONNECTION_FAULT, fault_of, sanitised
 from scheduler_monitor.window import get_window
 
 logger = logging.getLogger(__name__)
@@ -262,7 +262,8 @@ class Recorder:
             )
         except Exception as exc:  # noqa: BLE001 - the job runs anyway; its record comes later
             _discard_broken_connection()
-            database_outages.note_unreachable()
+            if fault_of(exc) == CONNECTION_FAULT:
+                database_outages.note_unreachable(started_at)
             logger.warning("Could not insert running row for %s (%s)", job_id, exc)
             return None
 

@@ -22,12 +22,12 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
-from django_apscheduler.models import DjangoJobExecution
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
-from scheduler_monitor import conf, lease, record_retry, services
+from scheduler_monitor import conf, database_outages, gaps, lease, record_retry, services
 from scheduler_monitor import scheduler_events as stop_events
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
-from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
+from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger, SchedulerEventKind
 from scheduler_monitor.record_sanitising import clean_text
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
@@ -112,6 +112,8 @@ class SchedulerProcess:
             },
             timezone=settings.TIME_ZONE,
         )
+        self.gaps = gaps.GapRecorder()
+        self.scheduler._lookup_executor("default").on_submit = self._on_submit
         self.instance = None
         self.active = False  # holds the lease and runs jobs (else standby)
         self._specs = []
@@ -136,15 +138,24 @@ class SchedulerProcess:
         specs = self._specs
         services.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
+        dead = getattr(self.instance, "took_over_from", None)
+        # A dead holder left its next run times in the store; re-registering overwrites them.
+        left = dict(DjangoJob.objects.values_list("id", "next_run_time")) if dead else {}
+        now = timezone.now()
+        first_runs = {}
         for spec in specs:
-            self._add_job(spec, paused=spec.job_id in paused)
+            job = self._add_job(spec, paused=spec.job_id in paused)
+            if spec.job_id not in paused:
+                first_runs[spec.job_id] = (job.trigger, getattr(job, "next_run_time", None))
+        if dead is not None:
+            self._record_takeover_gaps(dead, left, first_runs, now)
         self._remove_undeclared({spec.job_id for spec in specs})
         self._add_prune_job()
         self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.active = True
         logger.info("Scheduler %s active with %s job(s)", self.instance, len(specs))
 
-    def _add_job(self, spec, *, paused: bool) -> None:
+    def _add_job(self, spec, *, paused: bool):
         extra = {}
         if spec.interval_seconds:
             # Stagger first runs over the first seconds instead of one full interval later,
@@ -164,6 +175,32 @@ class SchedulerProcess:
         )
         if paused:
             job.pause()
+        return job
+
+    def _record_takeover_gaps(self, dead, left: dict, first_runs: dict, now) -> None:
+        """Record the scheduled times no scheduler ran between the dead holder's last
+        heartbeat and this takeover: a ``missed`` run per job, one SchedulerEvent."""
+        total = 0
+        for job_id, (trigger, first_run) in first_runs.items():
+            until = max(first_run or now, now)
+            count, last = gaps.fire_times_between(trigger, left.get(job_id), until)
+            if count:
+                total += count
+                get_recorder().save(
+                    gaps.gap_record(job_id, left[job_id], last, count, "no scheduler was running")
+                )
+        stop_events.event_record(
+            kind=SchedulerEventKind.NO_SCHEDULER,
+            started_at=min(dead.heartbeat_at, now),
+            ended_at=now,
+            missed_runs=total,
+            pid=os.getpid(),
+            message=(
+                f"No scheduler ran jobs from {dead.heartbeat_at:%Y-%m-%d %H:%M:%S} to "
+                f"{now:%H:%M:%S} UTC: instance {dead} stopped heartbeating and "
+                f"{self.instance} took over; {total} scheduled time(s) missed"
+            ),
+        )
 
     def _remove_undeclared(self, declared: set[str]) -> None:
         removed = JobDefinition.objects.filter(removed=True).values_list("job_id", flat=True)
@@ -293,6 +330,10 @@ class SchedulerProcess:
         return JobRun.objects.filter(pk__in=run_ids)
 
     # -- events ---------------------------------------------------------------------------
+    def _on_submit(self, job, run_times) -> None:
+        if getattr(job, "_jobstore_alias", None) != MANUAL_STORE:
+            self.gaps.on_submit(job, run_times)
+
     def _on_not_run(self, event: JobEvent) -> None:
         """Record missed runs and runs skipped at max_instances, one per scheduled time."""
         if event.jobstore == MANUAL_STORE:
@@ -313,6 +354,7 @@ class SchedulerProcess:
         interval = min(conf.get("HEARTBEAT_INTERVAL"), conf.get("TRIGGER_POLL_INTERVAL"))
         last_heartbeat = 0.0
         while not self._stop.wait(interval):
+            step_started = timezone.now()
             try:
                 close_old_connections()
                 now = timezone.now().timestamp()
@@ -320,9 +362,12 @@ class SchedulerProcess:
                     services.scheduler_instance_heartbeat(instance=self.instance)
                     lease.renew_or_stop(self.instance, self.stop)
                     last_heartbeat = now
-                get_recorder().flush()
-                record_retry.retry_writes()
+                    # A write went through (reads alone pass a held SQLite write lock).
+                    database_outages.note_reachable()
                 self._start_triggered_runs()
+                get_recorder().flush()
+                self.gaps.store_found()
+                record_retry.retry_writes()
                 self._prune_execution_log(now)
                 services.job_pauses_reapply(scheduler=self.scheduler)
                 # Pause/resume from other processes change the job store directly;
@@ -330,6 +375,7 @@ class SchedulerProcess:
                 self.scheduler.wakeup()
             except DB_ERRORS as exc:
                 logger.warning("Maintenance step failed, will retry: %s", exc)
+                database_outages.note_unreachable(step_started)
                 close_old_connections()
             except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
                 logger.exception("Maintenance step failed")

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from scheduler_monitor import selectors, services
+from scheduler_monitor import scheduler_events, selectors, services
 from scheduler_monitor.api import serializers as s
 from scheduler_monitor.api.auth import (
     AUTHENTICATION_CLASSES,
@@ -105,6 +105,9 @@ class StatusView(ApiView):
             "paused_jobs": current.paused_jobs,
             "instance": current.instance,
             **overview.roles.as_dict(),
+            "recent_events": [
+                scheduler_events.event_as_dict(e) for e in scheduler_events.recent_events()
+            ],
         }
         return envelope(s.StatusSerializer(data).data)
 

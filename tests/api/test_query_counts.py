@@ -15,7 +15,7 @@ EXPECTED = {
     "heatmap?hours=24": 2,
     "services/list": 1,
     "jobs": 2,  # the jobs (with next run times), the running runs (stuck check)
-    "status": 5,  # latest instance, 2 job counts, the lease, the live instances
+    "status": 6,  # latest instance, 2 job counts, the lease, the live instances, events
     "jobs/job_000/runs?page_size=500": 3,  # the job, the count, the page (runs carry job)
     # the job, the running runs, the window top-up, the start delays, the recent runs
     "jobs/job_000": 5,

@@ -1,0 +1,133 @@
+"""Scheduled times that passed without a run: recorded as one ``missed`` run per job per gap.
+
+APScheduler coalesces the fire times a job missed (the database was down, SQLite's write
+lock was held elsewhere, the scheduler was busy) into one late run, and a scheduler that
+takes over from a dead one starts each job afresh: either way those times left no trace.
+Here they are counted from the job's trigger and recorded as one ``missed`` run per job
+and gap, its ``scheduled_at`` the first missed time, the number of missed times in its
+measurements (``missed_fire_times``) and error text.
+"""
+
+import logging
+import os
+import threading
+from collections import deque
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.interval import IntervalTrigger
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# Counting stops here: a gap of more fire times says so in its text ("at least").
+MAX_COUNTED = 100_000
+MEASUREMENT = "missed_fire_times"
+
+
+def fire_times_between(trigger, first: datetime, end: datetime) -> tuple[int, datetime | None]:
+    """Count the trigger's fire times in [first, end), ``first`` being one of them.
+
+    Returns the count and the last of those times.
+    """
+    if first is None or first >= end:
+        return 0, None
+    if isinstance(trigger, IntervalTrigger):
+        step = trigger.interval.total_seconds()
+        if step > 0:
+            span = (end - first).total_seconds()
+            count = int(span // step) + (1 if span % step else 0)
+            count = max(count, 1)
+            return count, first + timedelta(seconds=step * (count - 1))
+    count, last, moment = 0, None, first
+    while moment is not None and moment < end and count < MAX_COUNTED:
+        count, last = count + 1, moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(microseconds=1))
+    return count, last
+
+
+class GapRecorder:
+    """Finds gaps where the scheduler submits a job; the maintenance thread stores them."""
+
+    def __init__(self):
+        self._found: deque = deque(maxlen=10_000)
+        self._lock = threading.Lock()
+
+    def on_submit(self, job, run_times: list[datetime]) -> None:
+        """Executor hook, in the scheduler's loop before a run is handed over.
+
+        ``job.next_run_time`` is still the first due time; APScheduler passes only the
+        last one when it coalesces, so the times from the first up to the passed one were
+        skipped. Pure computation: storing is left to ``store_found``.
+        """
+        first_due = getattr(job, "next_run_time", None)
+        if not run_times or first_due is None:
+            return
+        count, last = fire_times_between(job.trigger, first_due, run_times[0])
+        if count:
+            self.found(job.id, first_due, last, count, cause="the scheduler could not run it")
+
+    def found(self, job_id: str, first: datetime, last: datetime, count: int, *, cause: str):
+        with self._lock:
+            self._found.append((job_id, first, last, count, cause))
+
+    def store_found(self) -> int:
+        """Record every gap found so far as a ``missed`` run; return how many."""
+        from scheduler_monitor.recording import get_recorder
+
+        with self._lock:
+            found = list(self._found)
+            self._found.clear()
+        for job_id, first, last, count, cause in found:
+            get_recorder().save(gap_record(job_id, first, last, count, cause))
+        return len(found)
+
+
+def gap_record(job_id: str, first: datetime, last: datetime, count: int, cause: str):
+    """The ``missed`` record of one job's gap of ``count`` scheduled times."""
+    from scheduler_monitor.models import RunStatus
+    from scheduler_monitor.recording import FinishedRun
+
+    at_least = "at least " if count >= MAX_COUNTED else ""
+    logger.warning(
+        "Job %s: %s%s scheduled time(s) from %s to %s passed without a run (%s)",
+        job_id,
+        at_least,
+        count,
+        first.isoformat(),
+        last.isoformat(),
+        cause,
+    )
+    return FinishedRun(
+        job_id=job_id,
+        status=RunStatus.MISSED,
+        scheduled_at=first,
+        finished_at=timezone.now(),
+        error=(
+            f"{at_least}{count} scheduled time(s) from {_iso(first)} to {_iso(last)} "
+            f"passed without a run: {cause}"
+        ),
+        measurements={MEASUREMENT: float(count)},
+        pid=os.getpid(),
+    )
+
+
+def takeover_gaps(stored_next_runs: dict, triggers: dict, until: datetime) -> list[tuple]:
+    """Gaps left by a dead scheduler: per job, its fire times from the next run time it
+    left in the job store up to ``until`` (when this scheduler took over).
+
+    ``stored_next_runs``: job id -> next run time read from the store before this
+    scheduler re-registered the jobs; ``triggers``: job id -> the job's trigger.
+    """
+    gaps = []
+    for job_id, first in stored_next_runs.items():
+        trigger = triggers.get(job_id)
+        if trigger is None or first is None:
+            continue
+        count, last = fire_times_between(trigger, first, until)
+        if count:
+            gaps.append((job_id, first, last, count))
+    return gaps
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
