@@ -159,6 +159,7 @@ class Pending:
     record: object
     attempts: int = 0
     first_failed_at: object = None
+    tries: int = 1  # every write of it, the one that first failed included
 
 
 class RecordBuffer:
@@ -207,11 +208,15 @@ class RecordBuffer:
                         break
                     entry = self._pending[0]
                 outcome, record = store(write, entry.record, attempts=entry.attempts)
+                entry.tries += 1
                 if outcome in (RETRY, OUTAGE):
                     entry.record = record
                     entry.attempts += outcome == RETRY
                     logger.warning(
-                        "Database unavailable again; %s run record(s) buffered", len(self)
+                        "Run record of %s not written (try %s); %s run record(s) buffered",
+                        record.job_id,
+                        entry.tries,
+                        len(self),
                     )
                     break
                 with self._lock:

@@ -32,7 +32,12 @@ from scheduler_monitor.models import (
     RunTrigger,
 )
 from scheduler_monitor.record_retry import RecordBuffer
-from scheduler_monitor.record_sanitising import CONNECTION_FAULT, fault_of, sanitised
+from scheduler_monitor.record_sanitising import (
+    CONNECTION_FAULT,
+    clean_text,
+    fault_of,
+    sanitised,
+)
 from scheduler_monitor.window import get_window
 
 logger = logging.getLogger(__name__)
@@ -181,7 +186,8 @@ class Recorder:
             if not isinstance(exc, Exception):
                 escaping = exc
             else:
-                logger.warning("Job %s failed: %s", job_id, error.splitlines()[0][:500])
+                first_line = clean_text(error.splitlines()[0][:500]) if error else ""
+                logger.warning("Job %s failed: %s", job_id, first_line)
         finally:
             duration_ms = (time.perf_counter() - t0) * 1000.0
             _current_measurements.reset(token)
