@@ -21,12 +21,12 @@ from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
-from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from scheduler_monitor import conf, database_outages, gaps, lease, record_retry, services
 from scheduler_monitor import scheduler_events as stop_events
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
+from scheduler_monitor.job_store import OutageTolerantJobStore
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger, SchedulerEventKind
 from scheduler_monitor.record_sanitising import clean_text
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
@@ -101,7 +101,8 @@ class SchedulerProcess:
     """One running scheduler: builds APScheduler, keeps the heartbeat, stops cleanly."""
 
     def __init__(self):
-        self.job_store = DjangoJobStore()
+        self._stop = threading.Event()
+        self.job_store = OutageTolerantJobStore(self._stop)
         self.scheduler = BlockingScheduler(
             jobstores={"default": self.job_store, MANUAL_STORE: MemoryJobStore()},
             executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
@@ -117,7 +118,6 @@ class SchedulerProcess:
         self.instance = None
         self.active = False  # holds the lease and runs jobs (else standby)
         self._specs = []
-        self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_log_prune = 0.0
         self.stopping_at = None
