@@ -23,7 +23,18 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
-from scheduler_monitor import conf, database_outages, gaps, lease, record_retry, services
+from scheduler_monitor import (
+    conf,
+    database_outages,
+    gaps,
+    job_control,
+    jobs,
+    lease,
+    record_retry,
+    retention,
+    runs,
+    scheduler_instances,
+)
 from scheduler_monitor import scheduler_events as stop_events
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.job_store import OutageTolerantJobStore
@@ -68,7 +79,7 @@ def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_
         if request_id is not None:
             record_retry.guarded_write(
                 f"the run link of trigger {request_id}",
-                lambda: services.trigger_request_link_run(request_id=request_id, run_id=run_id),
+                lambda: job_control.trigger_request_link_run(request_id=request_id, run_id=run_id),
             )
 
     record = get_recorder().execute(
@@ -86,7 +97,7 @@ def _finish_trigger(request_id: int, succeeded: bool, error: str) -> None:
     """Store a trigger request's outcome; its error text is dropped if the database refuses it."""
 
     def finish(text):
-        return lambda: services.trigger_request_finish(
+        return lambda: job_control.trigger_request_finish(
             request_id=request_id, succeeded=succeeded, error=text
         )
 
@@ -127,16 +138,16 @@ class SchedulerProcess:
     def prepare(self) -> None:
         """Sync declarations, record this instance; if the lease is free, activate now."""
         self._specs = load_declarations()
-        services.job_definitions_sync(specs=self._specs)
+        jobs.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
-        self.instance = services.scheduler_instance_start()
+        self.instance = scheduler_instances.scheduler_instance_start()
         if lease.try_acquire(self.instance):
             self._activate()
 
     def _activate(self) -> None:
         """Holding the lease: abandon orphans, register the jobs."""
         specs = self._specs
-        services.job_runs_abandon_orphans(current=self.instance)
+        runs.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
         dead = getattr(self.instance, "took_over_from", None)
         # A dead holder left its next run times in the store; re-registering overwrites them.
@@ -281,7 +292,7 @@ class SchedulerProcess:
         recorder = get_recorder()
         try:
             close_old_connections()
-            services.job_runs_abandon(
+            runs.job_runs_abandon(
                 runs=self._own_running_runs(recorder.active_run_ids()), reason=reason
             )
             stop_events.abandoned_at_stop_record(
@@ -305,7 +316,7 @@ class SchedulerProcess:
             if self.active:
                 lease.release(self.instance)
             if self.instance is not None:
-                services.scheduler_instance_stop(instance=self.instance)
+                scheduler_instances.scheduler_instance_stop(instance=self.instance)
         except Exception:  # noqa: BLE001 - the lease expires by itself
             logger.exception("Could not record the scheduler's stop")
 
@@ -359,7 +370,7 @@ class SchedulerProcess:
                 close_old_connections()
                 now = timezone.now().timestamp()
                 if now - last_heartbeat >= conf.get("HEARTBEAT_INTERVAL"):
-                    services.scheduler_instance_heartbeat(instance=self.instance)
+                    scheduler_instances.scheduler_instance_heartbeat(instance=self.instance)
                     lease.renew_or_stop(self.instance, self.stop)
                     last_heartbeat = now
                     # A write went through (reads alone pass a held SQLite write lock).
@@ -369,7 +380,7 @@ class SchedulerProcess:
                 self.gaps.store_found()
                 record_retry.retry_writes()
                 self._prune_execution_log(now)
-                services.job_pauses_reapply(scheduler=self.scheduler)
+                job_control.job_pauses_reapply(scheduler=self.scheduler)
                 # Pause/resume from other processes change the job store directly;
                 # waking up makes this scheduler re-read it.
                 self.scheduler.wakeup()
@@ -391,7 +402,7 @@ class SchedulerProcess:
             time.sleep(0.05)
 
     def _start_triggered_runs(self) -> None:
-        for request in services.trigger_requests_claim():
+        for request in job_control.trigger_requests_claim():
             self.scheduler.add_job(
                 run_monitored_job,
                 trigger="date",
@@ -407,9 +418,9 @@ class SchedulerProcess:
         options = conf.get("PRUNE_SCHEDULE")
         if not options:
             return
-        cron = options.get("cron", services.PRUNE_DEFAULT_CRON)
+        cron = options.get("cron", retention.PRUNE_DEFAULT_CRON)
         self.scheduler.add_job(
-            services.job_runs_prune_from_settings,
+            retention.job_runs_prune_from_settings,
             trigger=CronTrigger.from_crontab(cron, timezone=settings.TIME_ZONE),
             id=PRUNE_JOB_ID,
             name="Prune old job runs",
