@@ -4,16 +4,9 @@ import itertools
 
 from scheduler_monitor.recording import record_measurement
 from scheduler_monitor.registry import monitored_job
+from tests.fault_poisons import POISONS
 
 _poison = itertools.count()
-# Each poisoned run's kind: (status it must be stored with, degraded reason it counts).
-POISONS = (
-    ("failure", "text_replaced"),  # a NUL in the exception message (PostgreSQL refuses it)
-    ("success", "measurement_dropped"),  # nan: no JSON column stores it
-    ("success", "measurement_dropped"),  # inf, under a name with a NUL in it
-    ("failure", "text_replaced"),  # a lone surrogate: no UTF-8 encoder takes it
-    ("failure", "text_replaced"),  # a 100 kB message ending in a NUL (truncated, kept)
-)
 
 
 @monitored_job("steady_ok", name="Steady OK", category="Faults", seconds=1)
