@@ -111,22 +111,40 @@ def gap_record(job_id: str, first: datetime, last: datetime, count: int, cause: 
     )
 
 
-def takeover_gaps(stored_next_runs: dict, triggers: dict, until: datetime) -> list[tuple]:
-    """Gaps left by a dead scheduler: per job, its fire times from the next run time it
-    left in the job store up to ``until`` (when this scheduler took over).
+def record_takeover(dead, instance, left: dict, first_runs: dict, now: datetime) -> int:
+    """Record the scheduled times no scheduler ran between a dead lease holder's last
+    heartbeat and this takeover: a ``missed`` run per job, one SchedulerEvent.
 
-    ``stored_next_runs``: job id -> next run time read from the store before this
-    scheduler re-registered the jobs; ``triggers``: job id -> the job's trigger.
+    ``left``: job id -> the next run time the dead holder left in the job store;
+    ``first_runs``: job id -> (trigger, first run time under this instance). Returns the
+    number of missed scheduled times.
     """
-    gaps = []
-    for job_id, first in stored_next_runs.items():
-        trigger = triggers.get(job_id)
-        if trigger is None or first is None:
-            continue
-        count, last = fire_times_between(trigger, first, until)
+    from scheduler_monitor.models import SchedulerEventKind
+    from scheduler_monitor.recording import get_recorder
+    from scheduler_monitor.scheduler_events import event_record
+
+    total = 0
+    for job_id, (trigger, first_run) in first_runs.items():
+        until = max(first_run or now, now)
+        count, last = fire_times_between(trigger, left.get(job_id), until)
         if count:
-            gaps.append((job_id, first, last, count))
-    return gaps
+            total += count
+            get_recorder().save(
+                gap_record(job_id, left[job_id], last, count, "no scheduler was running")
+            )
+    event_record(
+        kind=SchedulerEventKind.NO_SCHEDULER,
+        started_at=min(dead.heartbeat_at, now),
+        ended_at=now,
+        missed_runs=total,
+        pid=os.getpid(),
+        message=(
+            f"No scheduler ran jobs from {_iso(dead.heartbeat_at)} to {_iso(now)}: "
+            f"instance {dead} stopped heartbeating and {instance} took over; "
+            f"{total} scheduled time(s) missed"
+        ),
+    )
+    return total
 
 
 def _iso(value: datetime) -> str:

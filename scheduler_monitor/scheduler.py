@@ -38,7 +38,7 @@ from scheduler_monitor import (
 from scheduler_monitor import scheduler_events as stop_events
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.job_store import OutageTolerantJobStore
-from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger, SchedulerEventKind
+from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.record_sanitising import clean_text
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
@@ -159,7 +159,7 @@ class SchedulerProcess:
             if spec.job_id not in paused:
                 first_runs[spec.job_id] = (job.trigger, getattr(job, "next_run_time", None))
         if dead is not None:
-            self._record_takeover_gaps(dead, left, first_runs, now)
+            gaps.record_takeover(dead, self.instance, left, first_runs, now)
         self._remove_undeclared({spec.job_id for spec in specs})
         self._add_prune_job()
         self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
@@ -187,31 +187,6 @@ class SchedulerProcess:
         if paused:
             job.pause()
         return job
-
-    def _record_takeover_gaps(self, dead, left: dict, first_runs: dict, now) -> None:
-        """Record the scheduled times no scheduler ran between the dead holder's last
-        heartbeat and this takeover: a ``missed`` run per job, one SchedulerEvent."""
-        total = 0
-        for job_id, (trigger, first_run) in first_runs.items():
-            until = max(first_run or now, now)
-            count, last = gaps.fire_times_between(trigger, left.get(job_id), until)
-            if count:
-                total += count
-                get_recorder().save(
-                    gaps.gap_record(job_id, left[job_id], last, count, "no scheduler was running")
-                )
-        stop_events.event_record(
-            kind=SchedulerEventKind.NO_SCHEDULER,
-            started_at=min(dead.heartbeat_at, now),
-            ended_at=now,
-            missed_runs=total,
-            pid=os.getpid(),
-            message=(
-                f"No scheduler ran jobs from {dead.heartbeat_at:%Y-%m-%d %H:%M:%S} to "
-                f"{now:%H:%M:%S} UTC: instance {dead} stopped heartbeating and "
-                f"{self.instance} took over; {total} scheduled time(s) missed"
-            ),
-        )
 
     def _remove_undeclared(self, declared: set[str]) -> None:
         removed = JobDefinition.objects.filter(removed=True).values_list("job_id", flat=True)
