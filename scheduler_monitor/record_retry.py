@@ -298,6 +298,12 @@ def _fallback_counted(fallback: Callable[[], object]) -> None:
         scheduler_events.degraded_records_count([REJECTED])
 
 
+def reset() -> None:
+    """Forget the kept writes (tests, a new process)."""
+    with _pending_lock:
+        _pending_writes.clear()
+
+
 def retry_writes() -> int:
     """Retry the writes kept for a connection fault, oldest first; return how many held."""
     with _pending_lock:

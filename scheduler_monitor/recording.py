@@ -312,6 +312,7 @@ def reset_recorder() -> Recorder:
     global recorder
     recorder = Recorder()
     database_outages.reset()
+    record_retry.reset()
     return recorder
 
 
