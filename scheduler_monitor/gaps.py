@@ -147,5 +147,22 @@ def record_takeover(dead, instance, left: dict, first_runs: dict, now: datetime)
     return total
 
 
+def missed_times_per_job(*, since: datetime) -> dict[int, int]:
+    """Scheduled times missed since ``since``, per job pk: each gap counts its times, any
+    other missed run one (the failure ratio counts them as runs that did not happen)."""
+    from scheduler_monitor.models import JobRun, RunStatus
+
+    rows = (
+        JobRun.objects.filter(status=RunStatus.MISSED, scheduled_at__gte=since)
+        .order_by()
+        .values_list("job_id", "measurements")
+    )
+    missed: dict[int, int] = {}
+    for job_pk, measurements in rows:
+        count = (measurements or {}).get(MEASUREMENT, 1)
+        missed[job_pk] = missed.get(job_pk, 0) + max(int(count), 1)
+    return missed
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
