@@ -4,7 +4,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from scheduler_monitor import job_control, jobs
-from scheduler_monitor.models import JobDefinition, JobRun, SchedulerInstance, TriggerRequest
+from scheduler_monitor.models import (
+    JobDefinition,
+    JobRun,
+    SchedulerEvent,
+    SchedulerInstance,
+    TriggerRequest,
+)
 
 BADGE_COLOURS = {
     "success": ("#d7f2dd", "#135c27"),
@@ -142,3 +148,17 @@ class TriggerRequestAdmin(admin.ModelAdmin):
     list_display = ["job", "status", "requested_at", "requested_by", "run"]
     list_filter = ["status"]
     list_select_related = ["job", "run"]
+
+
+@admin.register(SchedulerEvent)
+class SchedulerEventAdmin(admin.ModelAdmin):
+    """Outages, takeovers and stops the scheduler recorded; read-only."""
+
+    list_display = ["kind", "started_at", "ended_at", "missed_runs", "hostname", "pid", "message"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
