@@ -8,6 +8,7 @@ and gap, its ``scheduled_at`` the first missed time, the number of missed times 
 measurements (``missed_fire_times``) and error text.
 """
 
+import bisect
 import logging
 import os
 import threading
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 # Counting stops here: a gap of more fire times says so in its text ("at least").
 MAX_COUNTED = 100_000
 MEASUREMENT = "missed_fire_times"
+UNTIL = "missed_until"  # the last missed time, Unix seconds
 
 
 def fire_times_between(trigger, first: datetime, end: datetime) -> tuple[int, datetime | None]:
@@ -106,7 +108,7 @@ def gap_record(job_id: str, first: datetime, last: datetime, count: int, cause: 
             f"{at_least}{count} scheduled time(s) from {_iso(first)} to {_iso(last)} "
             f"passed without a run: {cause}"
         ),
-        measurements={MEASUREMENT: float(count)},
+        measurements={MEASUREMENT: float(count), UNTIL: last.timestamp()},
         pid=os.getpid(),
     )
 
@@ -162,6 +164,43 @@ def missed_times_per_job(*, since: datetime) -> dict[int, int]:
         count = (measurements or {}).get(MEASUREMENT, 1)
         missed[job_pk] = missed.get(job_pk, 0) + max(int(count), 1)
     return missed
+
+
+def missed_times_per_job_and_bucket(edges: list[datetime]) -> dict[int, list[int]]:
+    """Missed scheduled times of each job (by pk) in each interval [edges[i], edges[i+1]).
+
+    A gap's times are spread evenly from its first to its last missed time (exact for an
+    interval trigger); any other missed run counts once at its scheduled time.
+    """
+    from scheduler_monitor.models import JobRun, RunStatus
+
+    intervals = len(edges) - 1
+    start, end = edges[0], edges[-1]
+    rows = (
+        JobRun.objects.filter(status=RunStatus.MISSED, scheduled_at__lt=end)
+        .filter(scheduled_at__gte=start - timedelta(days=1))  # a gap may reach into range
+        .order_by()
+        .values_list("job_id", "scheduled_at", "measurements")
+    )
+    counts: dict[int, list[int]] = {}
+    for job_pk, first, measurements in rows:
+        measurements = measurements or {}
+        count = max(int(measurements.get(MEASUREMENT, 1)), 1)
+        until = measurements.get(UNTIL)
+        step = 0.0
+        if count > 1 and until is not None:
+            step = (until - first.timestamp()) / (count - 1)
+        for k in range(min(count, MAX_COUNTED)):
+            moment = first + timedelta(seconds=step * k)
+            if not start <= moment < end:
+                continue
+            index = _bucket_index(edges, moment)
+            counts.setdefault(job_pk, [0] * intervals)[index] += 1
+    return counts
+
+
+def _bucket_index(edges: list[datetime], moment: datetime) -> int:
+    return bisect.bisect_right(edges, moment) - 1
 
 
 def _iso(value: datetime) -> str:

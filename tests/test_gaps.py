@@ -55,7 +55,28 @@ def test_a_coalesced_submission_records_the_skipped_times_as_one_missed_run(make
     run = JobRun.objects.get(job=job)
     assert run.status == RunStatus.MISSED
     assert run.scheduled_at == T0
-    assert run.measurements == {"missed_fire_times": 20.0}
+    assert run.measurements == {
+        "missed_fire_times": 20.0,
+        "missed_until": (T0 + timedelta(seconds=19)).timestamp(),
+    }
     assert "20 scheduled time(s) from 2026-12-04T08:00:00Z to 2026-12-04T08:00:19Z" in run.error
     job.refresh_from_db()
     assert job.missed_count == 1
+
+
+def test_the_hourly_heatmap_shows_a_gap_in_the_hours_its_times_passed(make_job):
+    """A gap of 90 one-minute times from 10:30 counts 30 in the 10:00 hour, 60 at 11:00."""
+    from scheduler_monitor.heatmaps import failure_heatmap
+    from scheduler_monitor.recording import get_recorder
+
+    make_job("minutely", category="Gaps")
+    first = datetime(2026, 12, 4, 10, 30, tzinfo=UTC)
+    get_recorder().save(
+        gaps.gap_record("minutely", first, first + timedelta(minutes=89), 90, "test")
+    )
+    get_recorder().record_unstarted("minutely", RunStatus.MISSED, first + timedelta(hours=2))
+    heatmap = failure_heatmap(hours=4, now=datetime(2026, 12, 4, 13, 5, tzinfo=UTC))
+    (row,) = [r for r in heatmap.rows if r.category == "Gaps"]
+    assert [b.hour for b in heatmap.buckets] == [10, 11, 12, 13]
+    assert row.counts == [30, 60, 1, 0]
+    assert row.jobs == [{"job_id": "minutely", "job_name": row.jobs[0]["job_name"], "failures": 91}]

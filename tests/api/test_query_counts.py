@@ -12,7 +12,7 @@ AUTH = 3
 EXPECTED = {
     "metrics": 2,  # the window's top-up and the jobs
     "summary": 2,
-    "heatmap?hours=24": 2,
+    "heatmap?hours=24": 3,  # jobs, failures, missed scheduled times
     "services/list": 1,
     "jobs": 2,  # the jobs (with next run times), the running runs (stuck check)
     "status": 6,  # latest instance, 2 job counts, the lease, the live instances, events

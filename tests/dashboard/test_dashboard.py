@@ -300,8 +300,8 @@ def make_many_jobs(count):
 # signature changes): 22; the alert rules (see tests/api/test_query_counts.py) without
 # the jobs, which they share with the table: 6, the failing streaks: 1, 3 for the down
 # scheduler's status (read once for the check and its message), the recent scheduler
-# events: 1, the failure ratio's missed scheduled times: 1.
-QUERIES = 22 + 6 + 1 + 3 + 1 + 1
+# events: 1, missed scheduled times for the failure ratio and the two heatmaps: 3.
+QUERIES = 22 + 6 + 1 + 3 + 1 + 3
 
 
 @pytest.mark.parametrize("jobs", [3, 200, 1000])
