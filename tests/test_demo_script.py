@@ -85,7 +85,7 @@ def test_ctrl_c_stops_the_scheduler_and_a_second_one_stops_it_at_once(tmp_path):
         os.killpg(demo.pid, signal.SIGINT)  # Ctrl+C again
         status = demo.wait(30)
         waited = time.monotonic() - sent
-        assert status == 130
+        assert status == 0  # Ctrl+C is how the demo ends: no error
         poll(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the scheduler to exit", log)
         row = query(db, f"SELECT status, error FROM scheduler_monitor_jobrun WHERE id = {run_id}")
         assert row[0][0] == "abandoned", row

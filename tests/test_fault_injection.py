@@ -178,8 +178,11 @@ def test_poisoned_records_and_an_outage_lose_no_run_and_block_no_record(tmp_path
         assert job.skipped_count == runs[RunStatus.SKIPPED], job.job_id
 
     # Every scheduled second of each job is a run or a missed time of a recorded gap.
-    event = SchedulerEvent.objects.get(kind=SchedulerEventKind.DATABASE_UNREACHABLE)
-    assert event.ended_at - event.started_at >= timedelta(seconds=OUTAGE_SECONDS - 8), event
+    # One outage, or a few if a write got through while it flapped: together they span it.
+    events = list(SchedulerEvent.objects.filter(kind=SchedulerEventKind.DATABASE_UNREACHABLE))
+    assert 1 <= len(events) <= 3, [e.message for e in events]
+    span = max(e.ended_at for e in events) - min(e.started_at for e in events)
+    assert span >= timedelta(seconds=OUTAGE_SECONDS - 8), [e.message for e in events]
     for job_id in JOBS:
         rows = JobRun.objects.filter(job__job_id=job_id).order_by("scheduled_at")
         covered = []
@@ -198,7 +201,7 @@ def test_poisoned_records_and_an_outage_lose_no_run_and_block_no_record(tmp_path
     assert max(tries, default=0) <= record_retry.MAX_ATTEMPTS, tries
     assert "retries_exhausted" not in stored and "lost" not in stored
     print(
-        f"{connection.vendor}: outage {event.ended_at - event.started_at}, "
+        f"{connection.vendor}: outage {span} in {len(events)} event(s), "
         f"degraded {stored}, max tries {max(tries, default=0)}, "
         f"missed per job {[JobDefinition.objects.get(job_id=j).missed_count for j in JOBS]}"
     )

@@ -154,11 +154,14 @@ def test_a_record_failing_while_the_database_takes_writes_is_tried_a_bounded_num
 
 def test_a_trigger_request_outcome_with_a_nul_in_its_error_is_stored(make_job):
     """The trigger write path follows the same rule: the outcome is stored, text replaced."""
+    from scheduler_monitor.executors import _trigger_request_finish
     from scheduler_monitor.models import TriggerRequest, TriggerStatus
-    from scheduler_monitor.scheduler import _finish_trigger
 
     request = TriggerRequest.objects.create(job=make_job("manual_nul"))
-    _finish_trigger(request.pk, False, "RuntimeError: \x00 in the text")
+    failed = FinishedRun(
+        job_id="manual_nul", status=RunStatus.FAILURE, error="RuntimeError: \x00 in the text"
+    )
+    _trigger_request_finish(request.pk, failed)
     request.refresh_from_db()
     assert request.status == TriggerStatus.FAILED
     assert request.error == "RuntimeError: \ufffd in the text"
