@@ -8,8 +8,6 @@ in a ``SchedulerProcess``. Runs are recorded by the executor (executors.py), for
 
 import contextlib
 import logging
-import os
-import sys
 import threading
 import time
 import zlib
@@ -38,8 +36,8 @@ from scheduler_monitor import (
     retention,
     runs,
     scheduler_instances,
+    scheduler_stop,
 )
-from scheduler_monitor import scheduler_events as stop_events
 from scheduler_monitor.checks import require_use_tz
 from scheduler_monitor.discovery import is_declared_job, is_internal_job
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
@@ -53,19 +51,6 @@ logger = logging.getLogger(__name__)
 MANUAL_STORE = "manual"
 FIRST_RUN_SPREAD_SECONDS = 10
 PRUNE_JOB_ID = "scheduler-monitor-prune"
-# Exit status of a scheduler that abandoned running jobs at stop (a clean stop is 0).
-EXIT_ABANDONED = 3
-# How long a second stop signal waits for the final records before exiting.
-EXIT_NOW_SECONDS = 5
-
-
-def hard_exit(status: int) -> None:
-    """Exit now, whatever threads still run (job threads are not daemons and never end)."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(status)
 
 
 def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_id=None):
@@ -293,50 +278,14 @@ class SchedulerProcess:
         logger.info("Scheduler stopped")
 
     def _abandon_own_runs(self, reason: str, timeout: float | None = None) -> None:
-        recorder = get_recorder()
-        try:
-            close_old_connections()
-            runs.job_runs_abandon(
-                runs=self._own_running_runs(recorder.active_run_ids()), reason=reason
-            )
-            stop_events.abandoned_at_stop_record(
-                started_at=self.stopping_at or timezone.now(),
-                runs=recorder.active_count,
-                timeout=timeout,
-            )
-        except Exception:  # noqa: BLE001 - the stop goes on; the runs become orphans
-            logger.exception("Could not mark the unfinished runs abandoned")
+        scheduler_stop.abandon_own_runs(self, reason, timeout)
 
     def _record_stop(self) -> None:
-        recorder = get_recorder()
-        for step in (close_old_connections, recorder.flush, record_retry.retry_writes):
-            try:
-                step()
-            except Exception:  # noqa: BLE001 - as above
-                logger.exception("Stop step %s failed", getattr(step, "__name__", step))
-        if len(recorder.buffer):
-            logger.error("%s run record(s) could not be written at stop", len(recorder.buffer))
-        try:
-            if self.active:
-                lease.release(self.instance)
-            if self.instance is not None:
-                scheduler_instances.scheduler_instance_stop(instance=self.instance)
-        except Exception:  # noqa: BLE001 - the lease expires by itself
-            logger.exception("Could not record the scheduler's stop")
+        scheduler_stop.record_stop(self)
 
     def exit_now(self, signum: int) -> None:
         """A second stop signal: record what can be recorded within seconds, then exit."""
-        logger.warning("Second stop signal: exiting now")
-        self.unfinished_runs = max(get_recorder().active_count, self.unfinished_runs)
-        worker = threading.Thread(target=self._record_at_once, daemon=True)
-        worker.start()
-        worker.join(EXIT_NOW_SECONDS)
-        hard_exit(128 + signum)
-
-    def _record_at_once(self) -> None:
-        if get_recorder().active_count:
-            self._abandon_own_runs("Scheduler stopped at once by a second stop signal")
-        self._record_stop()
+        scheduler_stop.exit_now(self, signum)
 
     @staticmethod
     def _own_running_runs(run_ids):

@@ -3,7 +3,8 @@ import signal
 from django.core.management.base import BaseCommand
 
 from scheduler_monitor.recording import get_recorder
-from scheduler_monitor.scheduler import EXIT_ABANDONED, SchedulerProcess, hard_exit
+from scheduler_monitor.scheduler import SchedulerProcess
+from scheduler_monitor.scheduler_stop import EXIT_ABANDONED, hard_exit
 
 
 class Command(BaseCommand):
