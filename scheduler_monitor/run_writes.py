@@ -49,6 +49,8 @@ class FinishedRun:
     params: dict = field(default_factory=dict)
     # A failed attempt that will be retried: counted in retried_count, not failure_count.
     retrying: bool = False
+    # Why the record is stored other than as the job produced it (record_sanitising).
+    degraded: tuple = ()
 
 
 def counter_updates(record: FinishedRun) -> dict:

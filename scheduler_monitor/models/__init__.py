@@ -292,3 +292,8 @@ class SchedulerLease(models.Model):
 
 
 from scheduler_monitor.models.audit import AuditAuth, AuditEntry  # noqa: E402, F401
+from scheduler_monitor.models.scheduler_events import (  # noqa: E402, F401 - after the core models
+    RecordDegradation,
+    SchedulerEvent,
+    SchedulerEventKind,
+)
