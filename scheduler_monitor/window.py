@@ -4,6 +4,11 @@ Every process (scheduler, each web worker) has its own window. It is warmed from
 N runs of each job, then topped up with rows recorded since a watermark. The watermark is
 re-read with an overlap, and run ids already taken are skipped, so a transaction that
 committed late is neither missed nor counted twice.
+
+Bounded in every process: the ids taken are kept only as long as a top-up can read them
+again (the overlap), and a process that records runs but never tops up (a scheduler that
+never reads its window) keeps none; past ``SEEN_LIMIT`` ids it drops its bookkeeping and
+warms afresh at its next read.
 """
 
 import threading
@@ -20,6 +25,10 @@ from scheduler_monitor.rolling import RollingWindow
 from scheduler_monitor.stats import Stats
 
 TIMED = frozenset(str(status) for status in TIMED_STATUSES)
+# At most this many taken run ids are remembered (~150 B each): a process that tops up
+# every few minutes at 1,000 runs a minute stays far below it.
+SEEN_LIMIT = 50_000
+SEEN_TRIM_MIN = 1024
 
 
 class SyncedWindow:
@@ -31,6 +40,7 @@ class SyncedWindow:
         self._warmed = False
         self._watermark: datetime | None = None
         self._seen: dict[int, datetime] = {}
+        self._trim_at = SEEN_TRIM_MIN
         self._last_refresh = float("-inf")
 
     @property
@@ -40,11 +50,29 @@ class SyncedWindow:
     def note_recorded(self, run_id: int | None, job_id: str, duration_ms: float, at: datetime):
         """Add a run this process has just written, so it is not taken again from the DB."""
         with self._lock:
-            if run_id is not None:
+            # Before the warm-up nothing needs remembering: it reads every job afresh.
+            if run_id is not None and self._warmed:
                 if run_id in self._seen:
                     return
                 self._seen[run_id] = at
+                if len(self._seen) >= self._trim_at:
+                    self._trim_seen()
             self.window.add(job_id, duration_ms)
+
+    def _trim_seen(self) -> None:
+        """Forget ids no top-up can read again; past SEEN_LIMIT, forget the warm-up too.
+
+        A top-up reads from the watermark minus the overlap onwards, and the watermark
+        only moves forward, so older ids are dead weight. Caller holds the lock.
+        """
+        horizon = self._watermark - self._overlap()
+        self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
+        if len(self._seen) >= SEEN_LIMIT:
+            # Recording without reading: re-warming later is cheaper than remembering.
+            self._seen = {}
+            self._warmed = False
+            self._watermark = None
+        self._trim_at = max(SEEN_TRIM_MIN, 2 * len(self._seen))
 
     def refresh(self, *, force: bool = False) -> None:
         """Warm the window, or top it up, unless that was done moments ago."""
@@ -111,14 +139,16 @@ class SyncedWindow:
             .order_by("recorded_at", "id")
             .values_list("id", "job__job_id", "status", "duration_ms", "recorded_at")
         )
+        horizon = started - self._overlap()
         for run_id, job_id, status, duration_ms, recorded_at in rows.iterator(chunk_size=2000):
             if run_id in self._seen or status not in TIMED or duration_ms is None:
                 continue
-            self._seen[run_id] = recorded_at
+            if recorded_at >= horizon:  # older ones the next top-up does not read again
+                self._seen[run_id] = recorded_at
             self.window.add(job_id, duration_ms)
         self._watermark = started
-        horizon = started - self._overlap()
         self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
+        self._trim_at = max(SEEN_TRIM_MIN, 2 * len(self._seen))
 
 
 def last_durations_sql() -> tuple[str, list[str]]:
