@@ -19,7 +19,10 @@ RECORD_BUFFER_SIZE             10000                          unwritten records 
 SHUTDOWN_TIMEOUT               30                             seconds to wait for running jobs
 EXECUTOR_THREADS               10                             scheduler worker threads
 MISFIRE_GRACE_TIME             30                             seconds a late run may still start
-EXECUTION_LOG_MAX_AGE          3600                           seconds of django-apscheduler's log
+DJANGO_APSCHEDULER_EXECUTIONS  False                          also fill django-apscheduler's
+                                                              DjangoJobExecution log (a 2nd
+                                                              write per run; JobRun has it all)
+EXECUTION_LOG_MAX_AGE          3600                           seconds of that log kept
 AUTO_REFRESH_SECONDS           30                             dashboard auto-refresh interval
 HEATMAP_ALARM_THRESHOLD        5                              failures per cell marked as alarm
 BRIEF_METRICS                  True                           export the brief's ``*_ms`` gauges
@@ -74,6 +77,7 @@ DEFAULTS: dict[str, Any] = {
     "SHUTDOWN_TIMEOUT": 30,
     "EXECUTOR_THREADS": 10,
     "MISFIRE_GRACE_TIME": 30,
+    "DJANGO_APSCHEDULER_EXECUTIONS": False,
     "EXECUTION_LOG_MAX_AGE": 3600,
     "AUTO_REFRESH_SECONDS": 30,
     "HEATMAP_ALARM_THRESHOLD": 5,
@@ -141,7 +145,7 @@ NON_NEGATIVE_NUMBERS = {
     "OVERDUE_GRACE_MIN_SECONDS",
     "STUCK_MIN_SECONDS",
 }
-BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN"}
+BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN", "DJANGO_APSCHEDULER_EXECUTIONS"}
 
 
 def user_settings() -> dict[str, Any]:

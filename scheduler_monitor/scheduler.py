@@ -19,10 +19,8 @@ from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
-from django_apscheduler.jobstores import DjangoJobStore
-from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, lease, services
+from scheduler_monitor import conf, execution_log, lease, services
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
@@ -72,7 +70,7 @@ class SchedulerProcess:
     """One running scheduler: builds APScheduler, keeps the heartbeat, stops cleanly."""
 
     def __init__(self):
-        self.job_store = DjangoJobStore()
+        self.job_store = execution_log.MonitoredJobStore()
         self.scheduler = BlockingScheduler(
             jobstores={"default": self.job_store, MANUAL_STORE: MemoryJobStore()},
             executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
@@ -284,8 +282,8 @@ class SchedulerProcess:
         )
 
     def _prune_execution_log(self, now: float) -> None:
-        # JobRun is the history; django-apscheduler's own log is kept short, not twice.
-        if now - self._last_log_prune < 300:
+        # JobRun is the history; django-apscheduler's own log, when filled, is kept short.
+        if not execution_log.executions_enabled() or now - self._last_log_prune < 300:
             return
-        DjangoJobExecution.objects.delete_old_job_executions(conf.get("EXECUTION_LOG_MAX_AGE"))
+        execution_log.prune_executions()
         self._last_log_prune = now
