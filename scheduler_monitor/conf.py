@@ -51,7 +51,11 @@ and the kind's parameters (defaults in ``ALERT_KIND_PARAMS``):
 - ``consecutive_failures``: the job's last ``count`` runs all failed.
 - ``p95``: the p95 of the runs over ``window_minutes`` (at least ``min_samples``) above
   ``threshold_ms``, or above ``factor`` times the job's own p95 over the ``baseline_hours``
-  before that window (give one or both).
+  before that window (give one or both). Both are read from the rolling window (the job's
+  last ``HISTORY_SIZE`` runs), not the run table, so evaluating costs the same at any run
+  rate: a job that runs more often than ``HISTORY_SIZE`` times per ``baseline_hours``
+  gets a baseline as long as those runs reach back (e.g. ~15.7 h of the 24 h for a job
+  running every minute), and the baseline is reused for about 5 minutes.
 - ``overdue``: the job's next run is past due by more than its grace.
 - ``stuck``: a run is still running past the job's max runtime.
 - ``scheduler_down``: no scheduler has a fresh heartbeat.

@@ -1292,40 +1292,39 @@ def failing_streaks(*, job_pks: list[int]) -> dict[int, int]:
 
 
 def _p95_alerts(rule, jobs, now) -> list[Alert]:
+    """p95 of the recent runs against a threshold and k x the job's own earlier p95.
+
+    Both read the rolling window (the job's last HISTORY_SIZE runs with their start
+    times), never the run table, so the cost does not grow with the run rate.
+    """
     from scheduler_monitor.stats import percentile
 
-    by_pk = {j.pk: j for j in jobs}
+    window = get_window()
+    window.refresh()
     window_start = now - timedelta(minutes=rule["window_minutes"])
-    recent = {
-        pk: durations
-        for pk, durations in _durations_by_job(job_pks=None, since=window_start).items()
-        if pk in by_pk
-    }
-    # Only a job with enough recent samples can fire: the baseline is read for those alone.
-    eligible = [pk for pk, durations in recent.items() if len(durations) >= rule["min_samples"]]
-    before: dict[int, list[float]] = {}
-    if rule.get("factor") and eligible:
-        since = window_start - timedelta(hours=rule["baseline_hours"])
-        before = _durations_by_job(job_pks=eligible, since=since, until=window_start)
+    baseline_start = window_start - timedelta(hours=rule["baseline_hours"])
     alerts = []
-    for job_pk, durations in recent.items():
+    for job in jobs:
+        durations = window.durations_since(job.job_id, window_start)
         if len(durations) < rule["min_samples"]:
             continue
-        job = by_pk[job_pk]
+        durations.sort()
         p95 = percentile(durations, 0.95)
         limits = []
         if rule.get("threshold_ms") is not None:
             limits.append((rule["threshold_ms"], f"{rule['threshold_ms']:g} ms"))
-        baseline = before.get(job_pk, [])
-        if rule.get("factor") and len(baseline) >= rule["min_samples"]:
-            long_term = percentile(baseline, 0.95)
-            limits.append(
-                (
-                    rule["factor"] * long_term,
-                    f"{rule['factor']:g} x its p95 of the {rule['baseline_hours']:g} h before "
-                    f"({long_term:.1f} ms)",
-                )
+        if rule.get("factor"):
+            long_term, samples = window.baseline_p95(
+                job.job_id, since=baseline_start, until=window_start
             )
+            if samples >= rule["min_samples"]:
+                limits.append(
+                    (
+                        rule["factor"] * long_term,
+                        f"{rule['factor']:g} x its p95 of the {rule['baseline_hours']:g} h "
+                        f"before ({long_term:.1f} ms)",
+                    )
+                )
         exceeded = [(limit, text) for limit, text in limits if p95 > limit]
         if exceeded:
             limit, text = min(exceeded)
@@ -1340,27 +1339,6 @@ def _p95_alerts(rule, jobs, now) -> list[Alert]:
                 )
             )
     return alerts
-
-
-def _durations_by_job(
-    *, job_pks: list[int] | None, since: datetime, until: datetime | None = None
-) -> dict[int, list[float]]:
-    """Timed runs' durations per job pk (of all jobs when None) in [since, until), sorted.
-
-    Durations only: converting a timestamp per run was most of the p95 rule's time.
-    """
-    runs = JobRun.objects.filter(started_at__gte=since, status__in=TIMED_STATUSES).exclude(
-        duration_ms=None
-    )
-    if job_pks is not None:
-        runs = runs.filter(job_id__in=job_pks)
-    if until is not None:
-        runs = runs.filter(started_at__lt=until)
-    durations: dict[int, list[float]] = {}
-    rows = runs.order_by("job_id", "duration_ms").values_list("job_id", "duration_ms")
-    for job_pk, duration_ms in rows.iterator(chunk_size=5000):
-        durations.setdefault(job_pk, []).append(duration_ms)
-    return durations
 
 
 def _overdue_alerts(rule, jobs, now) -> list[Alert]:

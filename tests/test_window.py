@@ -176,3 +176,19 @@ def test_a_read_after_the_bookkeeping_was_dropped_warms_again_and_counts_each_ru
     window.refresh(force=True)
     window.refresh(force=True)
     assert window.get_statistics("busy").sample_count == 60
+
+
+def test_a_baseline_p95_is_reused_for_a_few_minutes_then_recomputed(make_job, record_run):
+    job = make_job("based")
+    now = timezone.now()
+    for i in range(10):
+        record_run(job, duration_ms=100.0, started_at=now - timedelta(hours=2, minutes=i))
+    window = SyncedWindow(maxlen=100)
+    window.refresh(force=True)
+    span = {"since": now - timedelta(hours=24), "until": now - timedelta(hours=1)}
+    assert window.baseline_p95("based", **span) == (100.0, 10)
+    window.note_recorded(None, "based", 900.0, now, started_at=now - timedelta(hours=3))
+    assert window.baseline_p95("based", **span) == (100.0, 10)  # reused
+    later = {k: v + timedelta(minutes=10) for k, v in span.items()}
+    p95, count = window.baseline_p95("based", **later)
+    assert count == 11 and p95 == pytest.approx(500.0)
