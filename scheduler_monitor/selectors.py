@@ -866,18 +866,13 @@ def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> Fai
     A (job, day) that was rolled up counts its rollup's failures (the prune may have
     kept its failed runs too); every other one counts its failed and abandoned runs.
     """
-    from scheduler_monitor.models import JobRunDailyRollup
+    from scheduler_monitor.failure_counts import rolled_up_failures
 
     now = now or timezone.now()
     day_list = _trend_days(days, now)
     buckets = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list]
     jobs = heatmap_jobs()
-    rolled_up = {
-        (job_pk, day): failures
-        for job_pk, day, failures in JobRunDailyRollup.objects.filter(day__gte=day_list[0])
-        .order_by()
-        .values_list("job_id", "day", "failures")
-    }
+    rolled_up = rolled_up_failures(day_list[0])
     raw = failures_per_job_and_day(buckets)
     no_runs = [0] * len(day_list)
     counts = {
