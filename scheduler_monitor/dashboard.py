@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from scheduler_monitor import charts, conf, selectors, services
+from scheduler_monitor import charts, conf, job_table, selectors, services
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.stats import EMPTY_STATS, summarise
@@ -128,6 +128,12 @@ def live_context(request: HttpRequest) -> dict:
         )
         for m in metrics
     ]
+    table = job_table.table_page(
+        job_table.by_trouble(rows),
+        page=request.GET.get("jobs_page", ""),
+        query=query,
+        category=category,
+    )
     overview = selectors.scheduler_overview(now=now)
     return {
         "alerts": selectors.alerts_report(now=now, jobs=[m.job for m in metrics]),
@@ -136,8 +142,9 @@ def live_context(request: HttpRequest) -> dict:
         "scheduler_running": overview.running,
         "roles": overview.roles,
         "chain": selectors.notification_chain(),
-        "rows": rows,
-        "visible_rows": sum(1 for r in rows if r.visible),
+        "rows": table.rows,
+        "table": table,
+        "visible_rows": table.matching,
         "categories": sorted({r.metrics.job.category for r in rows}),
         "query": query,
         "category": category,

@@ -100,7 +100,16 @@
   var search = document.getElementById("sm-search");
   var category = document.getElementById("sm-category");
   var countLabel = document.getElementById("sm-visible-count");
+  function tablePaged() {
+    var wrap = document.getElementById("sm-jobs");
+    return wrap && wrap.dataset.paged === "1";
+  }
   function applyFilter() {
+    if (tablePaged()) {  /* the server filtered every job; this page shows some of them */
+      var wrap = document.getElementById("sm-jobs");
+      countLabel.textContent = wrap.dataset.matching + " / " + wrap.dataset.total;
+      return;
+    }
     var query = search.value.trim().toLowerCase();
     var wanted = category.value;
     var rows = root.querySelectorAll("#sm-job-table tbody tr.sm-row");
@@ -115,10 +124,17 @@
     if (none) { none.hidden = shown > 0 || rows.length === 0; }
     countLabel.textContent = shown + " / " + rows.length;
   }
+  var filterTimer = null;
   function onFilter() {
-    applyFilter();
     setParam("q", search.value.trim());
     setParam("category", category.value);
+    if (tablePaged()) {  /* too many jobs for the page: ask the server, which has them all */
+      setParam("jobs_page", "");
+      window.clearTimeout(filterTimer);
+      filterTimer = window.setTimeout(refresh, 250);
+      return;
+    }
+    applyFilter();
   }
   search.addEventListener("input", onFilter);
   category.addEventListener("change", onFilter);
@@ -167,8 +183,9 @@
       refresh();
     }, seconds * 1000);
   }
+  var pendingRefresh = false;
   function refresh() {
-    if (inFlight) { return; }
+    if (inFlight) { pendingRefresh = true; return; }
     inFlight = true;
     var params = new URLSearchParams(window.location.search);
     params.delete("tab");
@@ -192,7 +209,10 @@
         root.dataset.refreshes = String(parseInt(root.dataset.refreshes, 10) + 1);
       })
       .catch(function () { errorLabel.hidden = false; })
-      .then(function () { inFlight = false; schedule(); });
+      .then(function () {
+        inFlight = false;
+        if (pendingRefresh) { pendingRefresh = false; refresh(); } else { schedule(); }
+      });
   }
   function afterRender() {
     localiseTimes(root);
