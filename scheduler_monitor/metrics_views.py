@@ -1,14 +1,13 @@
 """Prometheus scrape endpoints; the exposition is prometheus_client's own."""
 
-import gzip
 import os
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
-from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
-from scheduler_monitor import conf
+from scheduler_monitor import conf, exposition_cache
 from scheduler_monitor.metrics_auth import (
     MetricsAuthError,
     auth_error_response,
@@ -29,12 +28,22 @@ class CombinedRegistry:
 
 
 def exposition(request: HttpRequest, registry) -> HttpResponse:
-    """Encode as the client's Accept asks (text 0.0.4 or OpenMetrics), gzip if accepted."""
+    """Encode as the client's Accept asks (text 0.0.4 or OpenMetrics), gzip if accepted.
+
+    ``registry``: what to export beside the scheduler families (None: nothing). In the
+    text format the scheduler families come from exposition_cache, byte for byte
+    ``generate_latest``'s output with unchanged jobs' lines reused.
+    """
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    output = encoder(registry)
+    if encoder is generate_latest:
+        output = generate_latest(registry) if registry is not None else b""
+        output += exposition_cache.scheduler_text()
+    else:
+        sources = [s for s in (registry, SchedulerCollector()) if s is not None]
+        output = encoder(CombinedRegistry(*sources))
     compress = gzip_accepted(request.headers.get("Accept-Encoding", ""))
     response = HttpResponse(
-        gzip.compress(output) if compress else output, content_type=content_type
+        exposition_cache.gzipped(output) if compress else output, content_type=content_type
     )
     if compress:
         response["Content-Encoding"] = "gzip"
@@ -49,7 +58,7 @@ def scheduler_metrics(request: HttpRequest) -> HttpResponse:
         check_metrics_access(request)
     except MetricsAuthError as exc:
         return auth_error_response(exc)
-    return exposition(request, SchedulerCollector())
+    return exposition(request, None)
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -65,5 +74,5 @@ def process_metrics(request: HttpRequest) -> HttpResponse:
         # django-prometheus does, but keep our collector (it reads the shared database).
         workers = CollectorRegistry()
         multiprocess.MultiProcessCollector(workers)
-        return exposition(request, CombinedRegistry(workers, SchedulerCollector()))
-    return exposition(request, CombinedRegistry(REGISTRY, SchedulerCollector()))
+        return exposition(request, workers)
+    return exposition(request, REGISTRY)
