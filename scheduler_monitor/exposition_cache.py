@@ -13,21 +13,29 @@ reused only when every exported value (overdue included) is equal.
 """
 
 import dataclasses
-import gzip
+import functools
+import operator
+import struct
 import threading
+import zlib
 
 from prometheus_client import generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
 from scheduler_monitor import conf, selectors
 from scheduler_monitor.prometheus import SchedulerCollector
 
-GZIP_LEVEL = 3  # level 9 took 130 ms more per 4.5 MB scrape for ~10 % fewer bytes
+GZIP_LEVEL = 3  # level 9 (gzip.compress's default) cost 130 ms more a 4.5 MB scrape
 
 _lock = threading.Lock()
 # job id -> (shape, exported values, {family key: its lines}); replaced each scrape.
-_pieces: dict[str, tuple] = {}
-_headers: dict[tuple, dict[str, bytes]] = {}
-_last_gzip: tuple[bytes, bytes] | None = None
+_pieces: dict[object, dict[str, tuple]] = {}  # per encoder
+_headers: dict[object, tuple] = {}  # per encoder: (shape, {family key: its lines})
+_deflated: dict[bytes, bytes] = {}  # segment -> its deflated bytes, kept one scrape
+SEGMENT_JOBS = 64
+# gzip header (RFC 1952: deflate, no name, mtime 0, unknown OS) and an empty final block.
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+FINAL_BLOCK = b"\x03\x00"
 
 
 class _Families:
@@ -40,21 +48,71 @@ class _Families:
         return iter(self.families)
 
 
+# Every field but the lateness, which counts only as overdue or not.
+_row_values = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(selectors.PrometheusJob) if f.name != "late_seconds")
+)
+
+
 def _exported(job: selectors.PrometheusJob) -> tuple:
-    """What the job's lines depend on: the row, with lateness reduced to overdue or not."""
-    return (job.overdue, dataclasses.replace(job, late_seconds=None))
+    """What the job's lines depend on: its values, with lateness reduced to overdue or not."""
+    return (job.overdue, _row_values(job))
 
 
-def scheduler_text(collector: SchedulerCollector | None = None) -> bytes:
-    """``generate_latest(collector)``, with unchanged jobs' lines reused."""
-    global _pieces
+EOF_LINE = b"# EOF\n"
+
+
+def is_openmetrics(encoder) -> bool:
+    """Whether ``encoder`` (as ``choose_encoder`` returns it, maybe a partial) is OpenMetrics."""
+    base = encoder.func if isinstance(encoder, functools.partial) else encoder
+    return base is openmetrics_latest
+
+
+def _encoder_key(encoder) -> object:
+    """The same key for equal partials (``choose_encoder`` builds a new one per request)."""
+    if isinstance(encoder, functools.partial):
+        return (encoder.func, encoder.args, tuple(sorted(encoder.keywords.items())))
+    return encoder
+
+
+def without_eof(encoder, text: bytes) -> bytes:
+    """``text`` without OpenMetrics' closing ``# EOF`` line (text 0.0.4 has none)."""
+    return text[: -len(EOF_LINE)] if is_openmetrics(encoder) else text
+
+
+def _render(encoder, families) -> bytes:
+    """``encoder`` over these families, without a closing ``# EOF`` line."""
+    return without_eof(encoder, encoder(_Families(families)))
+
+
+def scheduler_text(collector: SchedulerCollector | None = None, encoder=generate_latest) -> bytes:
+    """``encoder(collector)``, with unchanged jobs' lines reused."""
+    segments = scheduler_segments(collector, encoder)
+    if is_openmetrics(encoder):
+        segments.append(EOF_LINE)
+    return b"".join(segments)
+
+
+def scheduler_segments(
+    collector: SchedulerCollector | None = None, encoder=generate_latest
+) -> list[bytes]:
+    """``encoder(collector)`` in consecutive pieces of up to SEGMENT_JOBS jobs' lines.
+
+    ``encoder``: prometheus_client's ``generate_latest`` (text 0.0.4) or its OpenMetrics
+    one, whose ``# EOF`` line the caller adds after the last family. Joined, the pieces
+    are the body; gzipped() deflates each piece once while it stays equal.
+    """
+    base = encoder.func if isinstance(encoder, functools.partial) else encoder
+    if base not in (generate_latest, openmetrics_latest):
+        raise ValueError(f"unsupported encoder {encoder!r}")
+    cache_key = _encoder_key(encoder)
     collector = collector or SchedulerCollector()
     snapshot = selectors.prometheus_snapshot()
     bounds = conf.get("HISTOGRAM_BUCKETS")
     families = collector._families()
     shape = (tuple(bounds), tuple(families))
     with _lock:
-        previous = _pieces
+        previous = _pieces.get(cache_key, {})
         fresh: dict[str, tuple] = {}
         changed = []
         for job in snapshot.jobs:
@@ -66,22 +124,25 @@ def scheduler_text(collector: SchedulerCollector | None = None) -> bytes:
                 changed.append((job, key))
         for job, key in changed:
             fresh[job.job_id] = (shape, key, {})
-        _render_changed(collector, changed, bounds, shape, fresh)
-        _pieces = fresh
-        headers = _family_headers(collector, shape)
+        headers = _family_headers(encoder, collector, shape)
+        _render_changed(encoder, collector, changed, bounds, headers, fresh)
+        _pieces[cache_key] = fresh
     collector._add_scheduler(families, snapshot)
-    parts = []
+    segments = []
+    pieces = [fresh[job.job_id][2] for job in snapshot.jobs]
     for name, family in families.items():
         if family.samples:  # not per job: rendered whole, it is a line or two
-            parts.append(generate_latest(_Families([family])))
+            segments.append(_render(encoder, [family]))
             continue
-        parts.append(headers[name])
-        parts.extend(fresh[job.job_id][2].get(name, b"") for job in snapshot.jobs)
-    return b"".join(parts)
+        segments.append(headers[name])
+        for first in range(0, len(pieces), SEGMENT_JOBS):
+            block = pieces[first : first + SEGMENT_JOBS]
+            segments.append(b"".join(job_pieces.get(name, b"") for job_pieces in block))
+    return segments
 
 
-def _render_changed(collector, changed, bounds, shape, fresh) -> None:
-    """Render the changed jobs' lines in one ``generate_latest`` call and cut them up."""
+def _render_changed(encoder, collector, changed, bounds, headers, fresh) -> None:
+    """Render the changed jobs' lines in one ``encoder`` call and cut them up."""
     if not changed:
         return
     families = collector._families()
@@ -90,44 +151,60 @@ def _render_changed(collector, changed, bounds, shape, fresh) -> None:
         before = {name: len(family.samples) for name, family in families.items()}
         collector._add_job(families, job, bounds)
         counts.append({name: len(f.samples) - before[name] for name, f in families.items()})
-    lines = generate_latest(_Families(list(families.values()))).split(b"\n")
+    lines = _render(encoder, list(families.values())).split(b"\n")
     at = 0
     for name in families:
-        at += 2  # the family's HELP and TYPE lines
+        at += headers[name].count(b"\n")  # the family's HELP and TYPE (and UNIT) lines
         for (job, _), count in zip(changed, counts, strict=True):
             if count[name]:
                 fresh[job.job_id][2][name] = b"\n".join(lines[at : at + count[name]]) + b"\n"
                 at += count[name]
 
 
-def _family_headers(collector, shape) -> dict[str, bytes]:
-    """Each family's HELP and TYPE lines, as ``generate_latest`` writes them."""
-    headers = _headers.get(shape)
-    if headers is None:
-        headers = {
-            name: generate_latest(_Families([family]))
-            for name, family in collector._families().items()
-        }
-        _headers.clear()
-        _headers[shape] = headers
+def _family_headers(encoder, collector, shape) -> dict[str, bytes]:
+    """Each family's HELP and TYPE lines, as ``encoder`` writes them."""
+    cached = _headers.get(_encoder_key(encoder))
+    if cached is not None and cached[0] == shape:
+        return cached[1]
+    headers = {name: _render(encoder, [family]) for name, family in collector._families().items()}
+    _headers[_encoder_key(encoder)] = (shape, headers)
     return headers
 
 
-def gzipped(body: bytes) -> bytes:
-    """``body`` gzip-compressed at GZIP_LEVEL; the last result is reused for the same body."""
-    global _last_gzip
-    last = _last_gzip
-    if last is not None and last[0] == body:
-        return last[1]
-    compressed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
-    _last_gzip = (body, compressed)
-    return compressed
+def gzipped(segments: list[bytes]) -> bytes:
+    """The joined segments as one gzip member, each segment deflated once while unchanged.
+
+    Each segment is deflated on its own and ended with a full flush (byte-aligned, no
+    reference to what came before), so deflated segments can be put one after another
+    (as pigz does): a scrape where 1 % of jobs changed deflates ~5 % of the body again.
+    """
+    global _deflated
+    previous = _deflated
+    fresh: dict[bytes, bytes] = {}
+    out = [GZIP_HEADER]
+    crc = 0
+    size = 0
+    for segment in segments:
+        deflated = fresh.get(segment)
+        if deflated is None:
+            deflated = previous.get(segment)
+        if deflated is None:
+            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            deflated = compressor.compress(segment) + compressor.flush(zlib.Z_FULL_FLUSH)
+        fresh[segment] = deflated
+        out.append(deflated)
+        crc = zlib.crc32(segment, crc)
+        size += len(segment)
+    _deflated = fresh
+    out.append(FINAL_BLOCK)
+    out.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
+    return b"".join(out)
 
 
 def reset() -> None:
     """Forget every rendered piece (tests; a new process starts without them)."""
-    global _pieces, _last_gzip
+    global _deflated
     with _lock:
-        _pieces = {}
+        _pieces.clear()
         _headers.clear()
-        _last_gzip = None
+        _deflated = {}

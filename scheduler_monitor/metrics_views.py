@@ -4,7 +4,7 @@ import os
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from scheduler_monitor import conf, exposition_cache
@@ -13,37 +13,26 @@ from scheduler_monitor.metrics_auth import (
     auth_error_response,
     check_metrics_access,
 )
-from scheduler_monitor.prometheus import SchedulerCollector
-
-
-class CombinedRegistry:
-    """Collect several registries/collectors as one, without registering anything globally."""
-
-    def __init__(self, *sources):
-        self.sources = sources
-
-    def collect(self):
-        for source in self.sources:
-            yield from source.collect()
 
 
 def exposition(request: HttpRequest, registry) -> HttpResponse:
     """Encode as the client's Accept asks (text 0.0.4 or OpenMetrics), gzip if accepted.
 
-    ``registry``: what to export beside the scheduler families (None: nothing). In the
-    text format the scheduler families come from exposition_cache, byte for byte
-    ``generate_latest``'s output with unchanged jobs' lines reused.
+    ``registry``: what to export beside the scheduler families (None: nothing). The
+    scheduler families come from exposition_cache: byte for byte the encoder's output,
+    with unchanged jobs' lines reused.
     """
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    if encoder is generate_latest:
-        output = generate_latest(registry) if registry is not None else b""
-        output += exposition_cache.scheduler_text()
-    else:
-        sources = [s for s in (registry, SchedulerCollector()) if s is not None]
-        output = encoder(CombinedRegistry(*sources))
+    segments = []
+    if registry is not None:
+        segments.append(exposition_cache.without_eof(encoder, encoder(registry)))
+    segments += exposition_cache.scheduler_segments(encoder=encoder)
+    if exposition_cache.is_openmetrics(encoder):
+        segments.append(exposition_cache.EOF_LINE)
     compress = gzip_accepted(request.headers.get("Accept-Encoding", ""))
     response = HttpResponse(
-        exposition_cache.gzipped(output) if compress else output, content_type=content_type
+        exposition_cache.gzipped(segments) if compress else b"".join(segments),
+        content_type=content_type,
     )
     if compress:
         response["Content-Encoding"] = "gzip"

@@ -2,12 +2,14 @@
 
 import gzip
 import random
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django_apscheduler.models import DjangoJob
 from prometheus_client import generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from scheduler_monitor import exposition_cache
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
@@ -51,9 +53,16 @@ def change_something(rng: random.Random, jobs: list[JobDefinition], record_run, 
     return kind
 
 
-@pytest.mark.parametrize("brief", [True, False])
+OPENMETRICS = choose_encoder("application/openmetrics-text;version=1.0.0")[0]
+
+
+@pytest.mark.parametrize(
+    ("brief", "encoder"),
+    [(True, generate_latest), (False, generate_latest), (True, OPENMETRICS)],
+    ids=["text", "text, brief families off", "OpenMetrics"],
+)
 def test_it_equals_generate_latest_byte_for_byte_after_random_changes(
-    brief, clock, make_job, record_run
+    brief, encoder, clock, make_job, record_run
 ):
     rng = random.Random(16)
     jobs = [make_job(expected_interval_seconds=60) for _ in range(12)]
@@ -66,8 +75,9 @@ def test_it_equals_generate_latest_byte_for_byte_after_random_changes(
         ]
         if round_number % 7 == 3:
             clock.shift(timedelta(minutes=5))  # overdue flips with time alone
-        expected = generate_latest(collector)
-        assert exposition_cache.scheduler_text(collector) == expected, (round_number, kinds)
+        expected = encoder(collector)
+        got = exposition_cache.scheduler_text(collector, encoder)
+        assert got == expected, (round_number, kinds)
 
 
 def test_an_unchanged_job_is_not_rendered_again(clock, make_job, record_run, monkeypatch):
@@ -90,9 +100,32 @@ def test_an_unchanged_job_is_not_rendered_again(clock, make_job, record_run, mon
     assert rendered == [jobs[2].job_id]
 
 
-def test_the_gzipped_body_decompresses_to_it_and_is_reused(clock, make_job, record_run):
-    record_run(make_job())
-    body = exposition_cache.scheduler_text()
-    compressed = exposition_cache.gzipped(body)
-    assert gzip.decompress(compressed) == body
-    assert exposition_cache.gzipped(bytes(body)) is compressed
+def test_the_gzipped_body_is_one_gzip_member_of_the_body(clock, make_job, record_run):
+    """Deflated segments joined are a valid gzip stream: Python's and zlib's readers agree."""
+    jobs = [make_job() for _ in range(150)]  # three segments a family
+    for job in jobs[::3]:
+        record_run(job)
+    segments = exposition_cache.scheduler_segments()
+    compressed = exposition_cache.gzipped(segments)
+    assert gzip.decompress(compressed) == b"".join(segments)
+    one_member = zlib.decompressobj(wbits=31)
+    assert one_member.decompress(compressed) == b"".join(segments)
+    assert one_member.eof and one_member.unused_data == b""
+    record_run(jobs[1])
+    again = exposition_cache.scheduler_segments()
+    assert gzip.decompress(exposition_cache.gzipped(again)) == generate_latest(SchedulerCollector())
+
+
+@pytest.mark.parametrize("accept", ["text/plain", "application/openmetrics-text;version=1.0.0"])
+def test_the_scrape_view_serves_the_encoders_bytes_gzipped(clock, admin_client, make_job, accept):
+    """As Prometheus asks: its Accept and gzip; decompressed, exactly the encoder's output."""
+    for _ in range(70):
+        make_job()
+    encoder = choose_encoder(accept)[0]
+    for _ in range(2):  # rendered, then reused
+        response = admin_client.get(
+            "/api/v1/scheduler/metrics/prometheus",
+            headers={"Accept": accept, "Accept-Encoding": "gzip"},
+        )
+        assert response["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.content) == encoder(SchedulerCollector())
