@@ -9,17 +9,19 @@ from datetime import UTC, datetime
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from scheduler_monitor import charts, conf, job_table, selectors, services
+from scheduler_monitor import charts, conf, fragment_diff, job_table, selectors, services
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.stats import EMPTY_STATS, summarise
@@ -178,9 +180,23 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
 
 @staff_member_required
 @require_GET
-def dashboard_fragments(request: HttpRequest) -> TemplateResponse:
-    """The refreshable parts of the dashboard, rendered by the same partials as the page."""
-    return TemplateResponse(request, "scheduler_monitor/_live.html", live_context(request))
+def dashboard_fragments(request: HttpRequest) -> HttpResponse:
+    """The refreshable parts of the dashboard, rendered by the same partials as the page.
+
+    Only what changed since the page's copy (fragment_diff): 304 when nothing did.
+    """
+    fragments = fragment_diff.render_fragments(live_context(request), request)
+    tag = fragment_diff.etag(fragments)
+    sent = [t.removeprefix("W/") for t in parse_etags(request.headers.get("If-None-Match", ""))]
+    if tag in sent:
+        response = HttpResponseNotModified()
+    else:
+        known = fragment_diff.known_digests(request.headers.get("X-SM-Known", ""))
+        response = HttpResponse(fragment_diff.changed_only(fragments, known))
+    response["ETag"] = tag
+    response["Cache-Control"] = "no-cache, private"
+    patch_vary_headers(response, ["X-SM-Known"])
+    return response
 
 
 @staff_member_required
