@@ -22,8 +22,8 @@ import zlib
 from prometheus_client import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
-from scheduler_monitor import conf, selectors
-from scheduler_monitor.prometheus import SchedulerCollector
+from scheduler_monitor import conf, job_health
+from scheduler_monitor.exposition import SchedulerCollector
 
 GZIP_LEVEL = 3  # level 9 (gzip.compress's default) cost 130 ms more a 4.5 MB scrape
 
@@ -50,11 +50,11 @@ class _Families:
 
 # Every field but the lateness, which counts only as overdue or not.
 _row_values = operator.attrgetter(
-    *(f.name for f in dataclasses.fields(selectors.PrometheusJob) if f.name != "late_seconds")
+    *(f.name for f in dataclasses.fields(job_health.PrometheusJob) if f.name != "late_seconds")
 )
 
 
-def _exported(job: selectors.PrometheusJob) -> tuple:
+def _exported(job: job_health.PrometheusJob) -> tuple:
     """What the job's lines depend on: its values, with lateness reduced to overdue or not."""
     return (job.overdue, _row_values(job))
 
@@ -107,7 +107,7 @@ def scheduler_segments(
         raise ValueError(f"unsupported encoder {encoder!r}")
     cache_key = _encoder_key(encoder)
     collector = collector or SchedulerCollector()
-    snapshot = selectors.prometheus_snapshot()
+    snapshot = job_health.prometheus_snapshot()
     bounds = conf.get("HISTOGRAM_BUCKETS")
     families = collector._families()
     shape = (tuple(bounds), tuple(families))

@@ -12,8 +12,8 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import choose_encoder
 
 from scheduler_monitor import exposition_cache
+from scheduler_monitor.exposition import SchedulerCollector
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
-from scheduler_monitor.prometheus import SchedulerCollector
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
