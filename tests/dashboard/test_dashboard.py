@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduler_monitor import job_table
+from scheduler_monitor.dashboard import job_table
 from scheduler_monitor.models import JobDefinition, SchedulerInstance
 from scheduler_monitor.window import get_window
 

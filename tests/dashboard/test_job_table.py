@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import job_table
+from scheduler_monitor.dashboard import job_table
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
 
 from .html import parse
