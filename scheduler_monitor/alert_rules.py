@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from scheduler_monitor import conf
 from scheduler_monitor.jobs import job_list
@@ -121,8 +122,17 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
             alerts.append(
                 _alert(
                     rule,
-                    f"{row['failures']} of {row['runs']} runs failed in the last "
-                    f"{rule['window_minutes']:g} min ({ratio:.0%} > {rule['threshold']:.0%})",
+                    _(
+                        "%(failures)s of %(runs)s runs failed in the last %(minutes)s min "
+                        "(%(ratio)s > %(threshold)s)"
+                    )
+                    % {
+                        "failures": row["failures"],
+                        "runs": row["runs"],
+                        "minutes": f"{rule['window_minutes']:g}",
+                        "ratio": f"{ratio:.0%}",
+                        "threshold": f"{rule['threshold']:.0%}",
+                    },
                     by_pk[row["job_id"]],
                     value=ratio,
                     threshold=rule["threshold"],
@@ -139,7 +149,13 @@ def _consecutive_failure_alerts(rule, jobs, now) -> list[Alert]:
         return []
     streaks = failing_streaks(job_pks=list(failing))
     return [
-        _alert(rule, f"the last {count} runs failed", job, value=count, threshold=count)
+        _alert(
+            rule,
+            _("the last %(count)s runs failed") % {"count": count},
+            job,
+            value=count,
+            threshold=count,
+        )
         for pk, job in failing.items()
         if streaks.get(pk, 0) >= count
     ]
@@ -197,7 +213,9 @@ def _p95_alerts(rule, jobs, now) -> list[Alert]:
         p95 = percentile(durations, 0.95)
         limits = []
         if rule.get("threshold_ms") is not None:
-            limits.append((rule["threshold_ms"], f"{rule['threshold_ms']:g} ms"))
+            limits.append(
+                (rule["threshold_ms"], _("%(ms)s ms") % {"ms": f"{rule['threshold_ms']:g}"})
+            )
         if rule.get("factor"):
             long_term, samples = window.baseline_p95(
                 job.job_id, since=baseline_start, until=window_start
@@ -206,8 +224,12 @@ def _p95_alerts(rule, jobs, now) -> list[Alert]:
                 limits.append(
                     (
                         rule["factor"] * long_term,
-                        f"{rule['factor']:g} x its p95 of the {rule['baseline_hours']:g} h "
-                        f"before ({long_term:.1f} ms)",
+                        _("%(factor)s x its p95 of the %(hours)s h before (%(ms)s ms)")
+                        % {
+                            "factor": f"{rule['factor']:g}",
+                            "hours": f"{rule['baseline_hours']:g}",
+                            "ms": f"{long_term:.1f}",
+                        },
                     )
                 )
         exceeded = [(limit, text) for limit, text in limits if p95 > limit]
@@ -216,8 +238,12 @@ def _p95_alerts(rule, jobs, now) -> list[Alert]:
             alerts.append(
                 _alert(
                     rule,
-                    f"p95 {p95:.1f} ms over the last {rule['window_minutes']:g} min "
-                    f"is above {text}",
+                    _("p95 %(ms)s ms over the last %(minutes)s min is above %(limit)s")
+                    % {
+                        "ms": f"{p95:.1f}",
+                        "minutes": f"{rule['window_minutes']:g}",
+                        "limit": text,
+                    },
                     job,
                     value=p95,
                     threshold=limit,
@@ -230,7 +256,8 @@ def _overdue_alerts(rule, jobs, now) -> list[Alert]:
     return [
         _alert(
             rule,
-            f"due {s.late_seconds:.0f} s ago (grace {s.grace_seconds:.0f} s)",
+            _("due %(late)s s ago (grace %(grace)s s)")
+            % {"late": f"{s.late_seconds:.0f}", "grace": f"{s.grace_seconds:.0f}"},
             s.job,
             value=s.late_seconds,
             threshold=s.grace_seconds,
@@ -244,8 +271,13 @@ def _stuck_alerts(rule, jobs, now) -> list[Alert]:
     return [
         _alert(
             rule,
-            f"run {s.run.pk} running for {s.running_seconds:.0f} s "
-            f"(max {s.max_runtime_seconds:.0f} s, {s.derived_from})",
+            _("run %(run)s running for %(seconds)s s (max %(max)s s, %(source)s)")
+            % {
+                "run": s.run.pk,
+                "seconds": f"{s.running_seconds:.0f}",
+                "max": f"{s.max_runtime_seconds:.0f}",
+                "source": s.derived_from,
+            },
             s.run.job,
             value=s.running_seconds,
             threshold=s.max_runtime_seconds,
@@ -261,15 +293,19 @@ def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
         return []
     status = read_status()
     if status.running:
-        message = "no live scheduler holds the lease; a standby takes it over when it expires"
+        message = _("no live scheduler holds the lease; a standby takes it over when it expires")
     elif status.instance is None:
-        message = "no scheduler has ever started"
+        message = _("no scheduler has ever started")
     elif status.instance.stopped_at is not None:
-        message = f"scheduler {status.instance} stopped at {iso_utc(status.instance.stopped_at)}"
+        message = _("scheduler %(instance)s stopped at %(at)s") % {
+            "instance": status.instance,
+            "at": iso_utc(status.instance.stopped_at),
+        }
     else:
-        message = (
-            f"scheduler {status.instance} last heartbeat {status.heartbeat_age_seconds:.0f} s ago"
-        )
+        message = _("scheduler %(instance)s last heartbeat %(age)s s ago") % {
+            "instance": status.instance,
+            "age": f"{status.heartbeat_age_seconds:.0f}",
+        }
     return [_alert(rule, message, value=status.heartbeat_age_seconds)]
 
 

@@ -345,3 +345,19 @@ def test_the_p95_baseline_reaches_back_as_far_as_the_window_keeps_runs(make_job,
         rules=[{"name": "r", "severity": "warning", "kind": "p95", "min_samples": 5, "factor": 3}]
     )
     assert alert.threshold == pytest.approx(300.0)
+
+
+def test_alert_texts_and_units_follow_the_active_language(make_job, runs):
+    from django.utils import translation
+
+    job = make_job()
+    runs(job, [F, F, F, F])
+    rule = {"name": "r", "severity": "warning", "kind": "failure_ratio", "min_runs": 4}
+    with translation.override("zh-hans"):
+        (alert,) = firing_alerts(rules=[rule])
+    assert alert.message == "最近 60 分钟内 4 次运行中有 4 次失败（100% > 50%）"
+    with translation.override("zh-hans"):
+        (down,) = firing_alerts(
+            rules=[{"name": "d", "severity": "critical", "kind": "scheduler_down"}]
+        )
+    assert down.message == "从未启动过调度器"
