@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from scheduler_monitor import conf
 from scheduler_monitor.failure_counts import (
-    failures_per_job_and_bucket,
     failures_per_job_and_day,
     rolled_up_failures,
 )
+from scheduler_monitor.hourly_counts import failures_per_job_and_hour
 from scheduler_monitor.jobs import job_list
 from scheduler_monitor.timestamps import iso_utc, utc_days
 
@@ -60,7 +60,7 @@ def failure_heatmap(
     if bucket == "day":
         per_bucket = failures_per_job_and_day(buckets)
     else:
-        per_bucket = failures_per_job_and_bucket([*buckets, buckets[-1] + step])
+        per_bucket = failures_per_job_and_hour(buckets)  # past hours memoised
     return heatmap_from_counts(bucket=bucket, buckets=buckets, jobs=jobs, counts=per_bucket)
 
 

@@ -11,8 +11,10 @@ AUTH = 3
 # endpoint -> queries of its own
 EXPECTED = {
     "metrics": 2,  # the window's top-up and the jobs
-    "summary": 2,
-    "heatmap?hours=24": 2,
+    # the job counters, the live partial hours, the past hours (memoised after a first call)
+    "summary": 3,
+    # the jobs, the past hours' failures (memoised after a first call), the current hour's
+    "heatmap?hours=24": 3,
     "services/list": 1,
     "jobs": 2,  # the jobs (with next run times), the running runs (stuck check)
     "status": 5,  # latest instance, 2 job counts, the lease, the live instances
