@@ -359,39 +359,6 @@ def as_json(figure: Figure) -> dict:
     return {**asdict(figure), "ratio": figure.ratio}
 
 
-def figure_key(name: str) -> str:
-    """The name without its database and data-set counts, to line data sets up."""
-    import re
-
-    name = re.sub(r" \((sqlite|postgresql)\)$", "", name)
-    return re.sub(r"\d{1,3}(,\d{3})+", "N", name)
-
-
-def dataset_table(results: dict[str, list[dict]]) -> str:
-    """One row per figure, one column per data set: measured (ratio to baseline, met)."""
-    names = list(results)
-    rows: dict[str, dict[str, str]] = {}
-    targets: dict[str, str] = {}
-    for dataset_name, figures in results.items():
-        for f in figures:
-            key = figure_key(f["name"])
-            ratio = "" if f["ratio"] is None else f", {f['ratio']:.2f}x"
-            met = {True: "", False: " NO", None: ""}[f["met"]]
-            cell = f"{fmt(f['value'])} {f['unit']}{ratio}{met}"
-            if f["note"]:
-                cell += f" ({f['note']})"
-            rows.setdefault(key, {})[dataset_name] = cell
-            targets[key] = f["target"]
-    header = ["figure", "target", *names]
-    body = [[key, targets[key], *(cells.get(n, "-") for n in names)] for key, cells in rows.items()]
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in body:
-        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
-    return "\n".join(lines)
-
-
 def scheduler_memory(runs: int = 1_000_000) -> Figure:
     """RSS growth of a warmed window noting 1,000,000 recorded runs (the scheduler's path).
 

@@ -99,15 +99,20 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     if args.dataset == "all":
-        return run_all(args, argv if argv is not None else sys.argv[1:])
+        return run_all(args)
     return run_one(args)
 
 
-def run_all(args, argv: list[str]) -> int:
+def run_all(args) -> int:
     """Run each data set in its own process; print a table with a column per data set."""
     import tempfile
 
-    passed = [a for a in argv if not a.startswith(("--dataset", "--json"))]
+    passed = [f"--postgres={args.postgres}"] if args.postgres else []
+    passed += [f"--jobs={args.jobs}"] if args.jobs else []
+    passed += [f"--runs={args.runs}"] if args.runs else []
+    passed += [f"--only={args.only}"] if args.only else []
+    passed += ["--rebuild"] if args.rebuild else []
+    passed += ["--skip-baseline-warm"] if args.skip_baseline_warm else []
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in DATASETS:
@@ -121,11 +126,52 @@ def run_all(args, argv: list[str]) -> int:
             results[name] = json.loads(out.read_text())
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
-    from tests.benchmarks import figures
-
     print()
-    print(figures.dataset_table(results))
+    print(dataset_table(results))
     return 0 if len(results) == len(DATASETS) else 1
+
+
+def figure_key(name: str) -> str:
+    """The name without its database and data-set counts, to line data sets up."""
+    import re
+
+    name = re.sub(r" \((sqlite|postgresql)\)$", "", name)
+    return re.sub(r"\d{1,3}(,\d{3})+", "N", name)
+
+
+def dataset_table(results: dict[str, list[dict]]) -> str:
+    """One row per figure, one column per data set: measured (ratio to baseline, met)."""
+    names = list(results)
+    rows: dict[str, dict[str, str]] = {}
+    targets: dict[str, str] = {}
+    for dataset_name, figures in results.items():
+        for f in figures:
+            key = figure_key(f["name"])
+            ratio = "" if f["ratio"] is None else f", {f['ratio']:.2f}x"
+            met = {True: "", False: " NO", None: ""}[f["met"]]
+            cell = f"{fmt(f['value'])} {f['unit']}{ratio}{met}"
+            if f["note"]:
+                cell += f" ({f['note']})"
+            rows.setdefault(key, {})[dataset_name] = cell
+            targets[key] = f["target"]
+    header = ["figure", "target", *names]
+    body = [[key, targets[key], *(cells.get(n, "-") for n in names)] for key, cells in rows.items()]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in body:
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    return "\n".join(lines)
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
 
 
 def run_one(args) -> int:
