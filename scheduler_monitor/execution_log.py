@@ -7,10 +7,10 @@ leaves those listeners out unless ``SCHEDULER_MONITOR["DJANGO_APSCHEDULER_EXECUT
 True, for hosts that read that table.
 """
 
-from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
 from scheduler_monitor import conf
+from scheduler_monitor.jobstores import ResilientDjangoJobStore
 
 
 def executions_enabled() -> bool:
@@ -26,8 +26,8 @@ class ExecutionLogOptional:
             super().register_event_listeners()
 
 
-class MonitoredJobStore(ExecutionLogOptional, DjangoJobStore):
-    """django-apscheduler's job store without its per-run execution rows (by default)."""
+class MonitoredJobStore(ExecutionLogOptional, ResilientDjangoJobStore):
+    """The scheduler's job store (jobstores.py) without per-run execution rows by default."""
 
 
 def prune_executions() -> None:

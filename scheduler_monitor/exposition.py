@@ -15,7 +15,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from scheduler_monitor import conf, histogram, job_health
+from scheduler_monitor import conf, histogram, job_health, scheduler_event_metrics
 
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
 LABELS = ("job_id", "job_name", "owner", "category")
@@ -82,7 +82,9 @@ class SchedulerCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         """Return the families without samples, so registering runs no query."""
-        return iter(self._families().values())
+        return iter(
+            [*self._families().values(), *scheduler_event_metrics.families(with_samples=False)]
+        )
 
     def collect(self) -> Iterator[Metric]:
         snapshot = job_health.prometheus_snapshot()
@@ -90,7 +92,7 @@ class SchedulerCollector(Collector):
         bounds = conf.get("HISTOGRAM_BUCKETS")
         self._add_jobs(families, snapshot.jobs, bounds)
         self._add_scheduler(families, snapshot)
-        return iter(families.values())
+        return iter([*families.values(), *scheduler_event_metrics.families()])
 
     @staticmethod
     def _add_scheduler(families: dict[str, Metric], snapshot) -> None:

@@ -99,8 +99,9 @@ _rollups: tuple[tuple, dict] | None = None
 
 
 def rolled_up_failures(first_day: date) -> dict[tuple[int, date], int]:
-    """Failures of each rolled-up (job pk, day) from ``first_day`` on, memoised per process.
+    """Failures plus missed runs of each rolled-up (job pk, day) from ``first_day`` on.
 
+    Memoised per process.
     Rollups change only when a prune writes them: the memo is checked by their count,
     highest id and latest roll-up time (one aggregate over the day index), instead of
     reading 30,000 rows (1,000 jobs x 30 days) and a date per row on every heatmap.
@@ -116,8 +117,10 @@ def rolled_up_failures(first_day: date) -> dict[tuple[int, date], int]:
     if memo is not None and memo[0] == key:
         return memo[1]
     failures = {
-        (job_pk, day): count
-        for job_pk, day, count in rollups.values_list("job_id", "day", "failures")
+        (job_pk, day): failed + missed
+        for job_pk, day, failed, missed in rollups.values_list(
+            "job_id", "day", "failures", "missed"
+        )
     }
     with _memo_lock:
         _rollups = (key, failures)

@@ -38,7 +38,7 @@ def create_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scheduler_monitor", "0007_run_status_index_with_job"),
+        ("scheduler_monitor", "0009_scheduler_events"),
     ]
 
     operations = [

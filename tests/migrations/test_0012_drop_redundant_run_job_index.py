@@ -6,7 +6,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("scheduler_monitor", "0007_run_status_index_with_job")]
+BEFORE = [("scheduler_monitor", "0009_scheduler_events")]
 AFTER = [("scheduler_monitor", "0012_drop_redundant_run_job_index")]
 
 
