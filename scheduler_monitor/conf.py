@@ -22,7 +22,10 @@ RECORD_BUFFER_SIZE             10000                          unwritten records 
 SHUTDOWN_TIMEOUT               30                             seconds to wait for running jobs
 EXECUTOR_THREADS               10                             scheduler worker threads
 MISFIRE_GRACE_TIME             30                             seconds a late run may still start
-EXECUTION_LOG_MAX_AGE          3600                           seconds of django-apscheduler's log
+DJANGO_APSCHEDULER_EXECUTIONS  False                          also fill django-apscheduler's
+                                                              DjangoJobExecution log (a 2nd
+                                                              write per run; JobRun has it all)
+EXECUTION_LOG_MAX_AGE          3600                           seconds of that log kept
 AUTO_REFRESH_SECONDS           30                             dashboard auto-refresh interval
 HEATMAP_ALARM_THRESHOLD        5                              failures per cell marked as alarm
 BRIEF_METRICS                  True                           export the brief's ``*_ms`` gauges
@@ -59,7 +62,11 @@ and the kind's parameters (defaults in ``ALERT_KIND_PARAMS``):
 - ``consecutive_failures``: the job's last ``count`` runs all failed.
 - ``p95``: the p95 of the runs over ``window_minutes`` (at least ``min_samples``) above
   ``threshold_ms``, or above ``factor`` times the job's own p95 over the ``baseline_hours``
-  before that window (give one or both).
+  before that window (give one or both). Both are read from the rolling window (the job's
+  last ``HISTORY_SIZE`` runs), not the run table, so evaluating costs the same at any run
+  rate: a job that runs more often than ``HISTORY_SIZE`` times per ``baseline_hours``
+  gets a baseline as long as those runs reach back (e.g. ~15.7 h of the 24 h for a job
+  running every minute), and the baseline is reused for about 5 minutes.
 - ``overdue``: the job's next run is past due by more than its grace.
 - ``stuck``: a run is still running past the job's max runtime.
 - ``timed_out``: the job's last run, within ``window_minutes``, passed its time limit.
@@ -87,6 +94,7 @@ DEFAULTS: dict[str, Any] = {
     "SHUTDOWN_TIMEOUT": 30,
     "EXECUTOR_THREADS": 10,
     "MISFIRE_GRACE_TIME": 30,
+    "DJANGO_APSCHEDULER_EXECUTIONS": False,
     "EXECUTION_LOG_MAX_AGE": 3600,
     "AUTO_REFRESH_SECONDS": 30,
     "HEATMAP_ALARM_THRESHOLD": 5,
@@ -163,7 +171,12 @@ NON_NEGATIVE_NUMBERS = {
     "STUCK_MIN_SECONDS",
     "AUDIT_TRUSTED_PROXIES",
 }
-BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN", "SQLITE_TUNING"}
+BOOLEANS = {
+    "BRIEF_METRICS",
+    "METRICS_REQUIRE_TOKEN",
+    "SQLITE_TUNING",
+    "DJANGO_APSCHEDULER_EXECUTIONS",
+}
 
 
 def user_settings() -> dict[str, Any]:

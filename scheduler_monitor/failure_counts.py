@@ -6,7 +6,7 @@ Days before today are memoised per process: a 30-day heatmap at 1,000,000 runs c
 
 import itertools
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, F, Max, Q, Sum
 
@@ -16,12 +16,17 @@ FAILURE_BUCKETS_PER_QUERY = 60
 
 
 def failures_per_job_and_bucket(
-    edges: list[datetime], *, timed_out: dict[int, int] | None = None
+    edges: list[datetime],
+    *,
+    timed_out: dict[int, int] | None = None,
+    timed_out_per_bucket: dict[int, list[int]] | None = None,
 ) -> dict[int, list[int]]:
     """Failed and abandoned runs of each job (by pk) in each interval [edges[i], edges[i+1]).
 
     With a ``timed_out`` dict, it is filled with each job's timed-out runs over all the
-    intervals, from the same query (one more column, no more queries).
+    intervals, from the same query (one more column, no more queries); with a
+    ``timed_out_per_bucket`` dict, with each job's timed-out runs per interval (one more
+    column per interval).
 
     The database counts them, one ``COUNT(...) FILTER`` column per interval, so a
     thousand jobs cost a thousand short rows, not a row and a datetime per failure (30
@@ -38,6 +43,12 @@ def failures_per_job_and_bucket(
         }
         if timed_out is not None:
             columns["timed_out"] = Count("pk", filter=Q(status=RunStatus.TIMED_OUT))
+        if timed_out_per_bucket is not None:
+            for i, (low, high) in enumerate(itertools.pairwise(part)):
+                columns[f"timed_out_{i}"] = Count(
+                    "pk",
+                    filter=Q(started_at__gte=low, started_at__lt=high, status=RunStatus.TIMED_OUT),
+                )
         rows = (
             JobRun.objects.filter(
                 status__in=FAILED_STATUSES, started_at__gte=part[0], started_at__lt=part[-1]
@@ -50,9 +61,16 @@ def failures_per_job_and_bucket(
             .values_list("job_pk", *columns)
         )
         for job_pk, *values in rows:
+            named = dict(zip(columns, values, strict=True))
+            buckets = [named[f"bucket_{i}"] for i in range(len(part) - 1)]
             if timed_out is not None:
-                timed_out[job_pk] = timed_out.get(job_pk, 0) + values.pop()
-            counts.setdefault(job_pk, [0] * intervals)[first : first + len(values)] = values
+                timed_out[job_pk] = timed_out.get(job_pk, 0) + named["timed_out"]
+            if timed_out_per_bucket is not None:
+                per_job = timed_out_per_bucket.setdefault(job_pk, [0] * intervals)
+                per_job[first : first + len(buckets)] = [
+                    named[f"timed_out_{i}"] for i in range(len(part) - 1)
+                ]
+            counts.setdefault(job_pk, [0] * intervals)[first : first + len(buckets)] = buckets
     return counts
 
 
@@ -98,6 +116,39 @@ def failures_per_job_and_day(day_starts: list[datetime]) -> dict[int, list[int]]
 
 def reset_failure_memo() -> None:
     """Forget the memoised days (tests; a new process starts without them)."""
-    global _past_days
+    global _past_days, _rollups
     with _memo_lock:
         _past_days = None
+        _rollups = None
+
+
+_rollups: tuple[tuple, dict] | None = None
+
+
+def rolled_up_failures(first_day: date) -> dict[tuple[int, date], int]:
+    """Failures plus missed runs of each rolled-up (job pk, day) from ``first_day`` on.
+
+    Memoised per process.
+    Rollups change only when a prune writes them: the memo is checked by their count,
+    highest id and latest roll-up time (one aggregate over the day index), instead of
+    reading 30,000 rows (1,000 jobs x 30 days) and a date per row on every heatmap.
+    """
+    from scheduler_monitor.models import JobRunDailyRollup
+
+    global _rollups
+    rollups = JobRunDailyRollup.objects.filter(day__gte=first_day).order_by()
+    signature = rollups.aggregate(rows=Count("pk"), last=Max("pk"), at=Max("rolled_up_at"))
+    key = (first_day, *signature.values())
+    with _memo_lock:
+        memo = _rollups
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    failures = {
+        (job_pk, day): failed + missed
+        for job_pk, day, failed, missed in rollups.values_list(
+            "job_id", "day", "failures", "missed"
+        )
+    }
+    with _memo_lock:
+        _rollups = (key, failures)
+    return failures

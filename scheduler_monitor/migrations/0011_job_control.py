@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduler_monitor', '0009_scheduler_events'),
+        ('scheduler_monitor', '0012_drop_redundant_run_job_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
