@@ -24,7 +24,9 @@ AUTO_REFRESH_SECONDS           30                             dashboard auto-ref
 HEATMAP_ALARM_THRESHOLD        5                              failures per cell marked as alarm
 BRIEF_METRICS                  True                           export the brief's ``*_ms`` gauges
 HISTOGRAM_BUCKETS              (0.01 ... 600)                 seconds; duration histogram bounds
-METRICS_REQUIRE_TOKEN          False                          require a token on ``/metrics`` too
+METRICS_PUBLIC                 False                          serve ``/metrics`` without a token
+METRICS_REQUIRE_TOKEN          (unset)                        deprecated: ``not METRICS_PUBLIC``
+SCHEMA_PUBLIC                  False                          serve the OpenAPI schema to anyone
 PRUNE_SCHEDULE                 None                           let the scheduler prune runs, e.g.
                                                               ``{"cron": "17 3 * * *", "days": 30,
                                                               "keep_failures_days": 90,
@@ -79,7 +81,9 @@ DEFAULTS: dict[str, Any] = {
     "HEATMAP_ALARM_THRESHOLD": 5,
     "BRIEF_METRICS": True,
     "HISTOGRAM_BUCKETS": (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600),
-    "METRICS_REQUIRE_TOKEN": False,
+    "METRICS_PUBLIC": False,
+    "METRICS_REQUIRE_TOKEN": None,  # deprecated alias: True = METRICS_PUBLIC False
+    "SCHEMA_PUBLIC": False,
     "PRUNE_SCHEDULE": None,
     "OVERDUE_GRACE_FRACTION": 0.1,
     "OVERDUE_GRACE_MIN_SECONDS": 60,
@@ -141,7 +145,7 @@ NON_NEGATIVE_NUMBERS = {
     "OVERDUE_GRACE_MIN_SECONDS",
     "STUCK_MIN_SECONDS",
 }
-BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN"}
+BOOLEANS = {"BRIEF_METRICS", "METRICS_PUBLIC", "METRICS_REQUIRE_TOKEN", "SCHEMA_PUBLIC"}
 
 
 def user_settings() -> dict[str, Any]:
@@ -157,6 +161,14 @@ def get(key: str) -> Any:
     if key not in DEFAULTS:
         raise KeyError(f"Unknown SCHEDULER_MONITOR setting {key!r}")
     return user_settings().get(key, DEFAULTS[key])
+
+
+def metrics_public() -> bool:
+    """Whether ``/metrics`` answers without a token (off unless the project opens it)."""
+    values = user_settings()
+    if "METRICS_PUBLIC" not in values and values.get("METRICS_REQUIRE_TOKEN") is not None:
+        return not values["METRICS_REQUIRE_TOKEN"]  # the older setting, still honoured
+    return bool(get("METRICS_PUBLIC"))
 
 
 def _fail(key: str, why: str, value: Any):

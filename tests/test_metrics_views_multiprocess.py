@@ -2,6 +2,9 @@
 
 import pytest
 
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+
 from scheduler_monitor.models import JobDefinition
 from tests.live_app import gunicorn_app, http_get
 from tests.prometheus_parse import parse, sample
@@ -19,6 +22,8 @@ def test_it_serves_the_scheduler_families_from_every_worker(make_job, record_run
         record_run(job, duration_ms=duration)
     record_run(job, duration_ms=40, status="failure")
     expected = JobDefinition.objects.get(pk=job.pk)
+    token = Token.objects.create(user=User.objects.create_superuser("scraper", password=None))
+    auth = {"Authorization": f"Bearer {token.key}"}
     multiproc_dir = tmp_path / "prometheus-multiproc"
     multiproc_dir.mkdir()
     access_log = tmp_path / "access.log"
@@ -27,7 +32,7 @@ def test_it_serves_the_scheduler_families_from_every_worker(make_job, record_run
     args += ["--access-logformat", "%(p)s %(U)s"]
     env = {"PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir)}
     with gunicorn_app(workers=2, env=env, extra_args=args) as base:
-        answers = [http_get(f"{base}/metrics") for _ in range(SCRAPES)]
+        answers = [http_get(f"{base}/metrics", auth) for _ in range(SCRAPES)]
     responses_seen = []
     for status, body in answers:
         assert status == 200
