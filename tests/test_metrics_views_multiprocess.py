@@ -1,7 +1,6 @@
 """/metrics under several gunicorn workers with PROMETHEUS_MULTIPROC_DIR."""
 
 import pytest
-
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 

@@ -5,9 +5,9 @@ import os
 import pytest
 import schemathesis
 from django.core import signals
-from django.test import override_settings
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
