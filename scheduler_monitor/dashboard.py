@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from scheduler_monitor import charts, conf, selectors, services
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.prometheus import SchedulerCollector
+from scheduler_monitor.registry import JOB_ID_PATTERN
 from scheduler_monitor.stats import EMPTY_STATS, summarise
 
 REFRESH_CHOICES = (0, 10, 30, 60)
@@ -103,7 +104,8 @@ def matches(metrics: selectors.JobMetrics, query: str, category: str) -> bool:
 def refresh_seconds(request: HttpRequest) -> int:
     """The auto-refresh interval: ``?refresh=`` (0 turns it off) or the setting."""
     raw = request.GET.get("refresh", "")
-    if raw.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if raw.isascii() and raw.isdigit() and len(raw) < 10:
         return min(int(raw), 3600)
     return int(conf.get("AUTO_REFRESH_SECONDS"))
 
@@ -180,7 +182,8 @@ def dashboard_fragments(request: HttpRequest) -> TemplateResponse:
 @require_GET
 def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
     """One job: metadata, window statistics, charts, run history and actions."""
-    job = selectors.job_get(job_id=job_id)
+    # An id that could never be declared is not looked up (PostgreSQL refuses NUL bytes).
+    job = selectors.job_get(job_id=job_id) if JOB_ID_PATTERN.match(job_id) else None
     if job is None:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     status = request.GET.get("status", "")
@@ -267,7 +270,11 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
     service, permission = ACTIONS[action]
     if not request.user.has_perm(permission):
         return HttpResponse(_("You may not %(action)s jobs.") % {"action": action}, status=403)
-    job = JobDefinition.objects.filter(job_id=job_id).first()
+    job = (
+        JobDefinition.objects.filter(job_id=job_id).first()
+        if JOB_ID_PATTERN.match(job_id)
+        else None
+    )
     if job is None:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     try:

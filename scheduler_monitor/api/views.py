@@ -5,7 +5,6 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from scheduler_monitor.api.auth import (
     CanWriteJobs,
 )
 from scheduler_monitor.api.envelope import ApiError, envelope, exception_handler
+from scheduler_monitor.api.parsers import SafeJSONParser
 from scheduler_monitor.registry import JOB_ID_PATTERN
 from scheduler_monitor.stats import EMPTY_STATS
 
@@ -41,7 +41,7 @@ class ApiView(APIView):
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = [CanViewJobs]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     schema = AutoSchema()
 
     def get_exception_handler(self):

@@ -183,3 +183,13 @@ def test_it_reports_an_action_on_a_removed_job(staff_client, dataset):
     response = staff_client.post(action_url("beta_job", "trigger"), follow=True)
     assert "no longer declared" in response.content.decode()
     assert not TriggerRequest.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["trigger", "pause", "resume"])
+def test_a_job_id_with_a_nul_is_a_404_on_the_page_and_its_actions(staff_client, make_job, action):
+    """PostgreSQL refuses NUL in text: such an id is not looked up at all."""
+    make_job("nul_job")
+    assert staff_client.get("/scheduler-monitoring/jobs/nul%00job").status_code == 404
+    response = staff_client.post(f"/scheduler-monitoring/jobs/nul%00job/{action}")
+    assert response.status_code == 404
+    assert not TriggerRequest.objects.exists()
