@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from scheduler_monitor import selectors, services
+from scheduler_monitor import job_control, jobs
 from scheduler_monitor.models import JobDefinition, JobRun, SchedulerInstance, TriggerRequest
 
 BADGE_COLOURS = {
@@ -32,7 +32,7 @@ def _run_action(modeladmin, request, queryset, service, done_message: str) -> No
     for job in queryset:
         try:
             service(job, request.user.get_username())
-        except (services.JobNotFound, services.JobBusy) as exc:
+        except (job_control.JobNotFound, job_control.JobBusy) as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
         else:
             done += 1
@@ -41,15 +41,15 @@ def _run_action(modeladmin, request, queryset, service, done_message: str) -> No
 
 
 def _trigger(job, username):
-    return services.job_trigger(job_id=job.job_id, requested_by=username)
+    return job_control.job_trigger(job_id=job.job_id, requested_by=username)
 
 
 def _pause(job, username):
-    return services.job_pause(job_id=job.job_id)
+    return job_control.job_pause(job_id=job.job_id)
 
 
 def _resume(job, username):
-    return services.job_resume(job_id=job.job_id)
+    return job_control.job_resume(job_id=job.job_id)
 
 
 def _has_nul(request, *values) -> bool:
@@ -118,7 +118,7 @@ class JobDefinitionAdmin(RefusingNulAdmin):
 
     @admin.display(description=_("success rate"))
     def success_rate(self, job):
-        rate = selectors.success_rate(job.success_count, job.failure_count)
+        rate = jobs.success_rate(job.success_count, job.failure_count)
         return "—" if rate is None else f"{rate * 100:.1f}%"
 
     @admin.action(description=_("Trigger the selected jobs now"), permissions=["trigger"])

@@ -9,15 +9,15 @@ from django.test.utils import override_script_prefix
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
-from scheduler_monitor import selectors
-from scheduler_monitor.dashboard import JobRow, heatmap_view
-from scheduler_monitor.dashboard_html import (
+from scheduler_monitor import heatmaps, jobs, schedule_health
+from scheduler_monitor.dashboard.html_builders import (
     epoch,
     heatmap_groups,
     job_rows,
     job_url_maker,
     status_label_maker,
 )
+from scheduler_monitor.dashboard.views import JobRow, heatmap_view
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.stats import EMPTY_STATS, Stats
 from tests.dashboard.html import parse
@@ -39,10 +39,10 @@ def job(**fields) -> JobDefinition:
 def row_of(job, *, stuck=0, late=None, grace=360.0, next_run_at=None, visible=True, stats=None):
     """The job's ``<tr>`` as built for the table, parsed."""
     row = JobRow(
-        metrics=selectors.JobMetrics(job=job, stats=stats or EMPTY_STATS),
+        metrics=jobs.JobMetrics(job=job, stats=stats or EMPTY_STATS),
         next_run_at=next_run_at,
         visible=visible,
-        schedule=selectors.JobSchedule(
+        schedule=schedule_health.JobSchedule(
             job=job, next_run_at=next_run_at, grace_seconds=grace, late_seconds=late
         ),
         stuck_runs=stuck,
@@ -228,16 +228,16 @@ def test_it_labels_statuses_as_the_model_does(language):
 def heatmap(bucket="hour", threshold=2):
     step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
     rows = [
-        selectors.HeatmapRow(
+        heatmaps.HeatmapRow(
             category="Billing",
             counts=[0, 3],
             total=3,
             jobs=[{"job_id": "beta job", "job_name": "Beta", "failures": 3}],
         ),
-        selectors.HeatmapRow(category="", counts=[1, 0], total=1, jobs=[]),
+        heatmaps.HeatmapRow(category="", counts=[1, 0], total=1, jobs=[]),
     ]
     return heatmap_view(
-        selectors.FailureHeatmap(
+        heatmaps.FailureHeatmap(
             bucket=bucket,
             buckets=[HOUR, HOUR + step],
             rows=rows,

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 from prometheus_client import CollectorRegistry, generate_latest
 
-from scheduler_monitor import services
+from scheduler_monitor import scheduler_instances
+from scheduler_monitor.exposition import SchedulerCollector
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, SchedulerInstance
-from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.window import reset_window
 from tests.prometheus_parse import parse, sample
 
@@ -287,17 +287,17 @@ JOB_IDS = ("late", "within", "paused", "unknown")
 def test_it_reports_down_when_only_a_standby_is_alive(db):
     """scheduler_up follows the lease: a live standby without a live holder is down."""
     with time_machine.travel(NOW, tick=False) as frozen:
-        holder = services.scheduler_instance_start()
-        standby = services.scheduler_instance_start()
-        assert services.scheduler_lease_acquire(instance=holder)
+        holder = scheduler_instances.scheduler_instance_start()
+        standby = scheduler_instances.scheduler_instance_start()
+        assert scheduler_instances.scheduler_lease_acquire(instance=holder)
         assert sample(scrape(), "scheduler_up") == 1
-        frozen.shift(services.lease_ttl_seconds() + 1)
-        services.scheduler_instance_heartbeat(instance=standby)
+        frozen.shift(scheduler_instances.lease_ttl_seconds() + 1)
+        scheduler_instances.scheduler_instance_heartbeat(instance=standby)
         families = scrape()
         assert sample(families, "scheduler_up") == 0
         # The heartbeat gauge still shows the freshest instance: the standby's.
         assert sample(families, "scheduler_heartbeat_timestamp_seconds") == pytest.approx(
             standby.heartbeat_at.timestamp()
         )
-        assert services.scheduler_lease_acquire(instance=standby)
+        assert scheduler_instances.scheduler_lease_acquire(instance=standby)
         assert sample(scrape(), "scheduler_up") == 1

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from scheduler_monitor import services
+from scheduler_monitor import job_control, jobs, runs
 from scheduler_monitor.models import (
     JobDefinition,
     JobRun,
@@ -25,16 +25,16 @@ def spec(job_id, **kw):
 
 
 def test_sync_creates_updates_and_marks_removed_jobs_without_deleting(db):
-    services.job_definitions_sync(specs=[spec("a", owner="X"), spec("b")])
+    jobs.job_definitions_sync(specs=[spec("a", owner="X"), spec("b")])
     JobRun.objects.create(job=JobDefinition.objects.get(job_id="b"), status=RunStatus.SUCCESS)
-    services.job_definitions_sync(specs=[spec("a", owner="Y", category="Cat")])
+    jobs.job_definitions_sync(specs=[spec("a", owner="Y", category="Cat")])
     a = JobDefinition.objects.get(job_id="a")
     b = JobDefinition.objects.get(job_id="b")
     assert (a.owner, a.category, a.removed, a.schedule) == ("Y", "Cat", False, "every 1min")
     assert a.callable_path == "tests.test_services.noop"
     assert b.removed is True
     assert b.runs.count() == 1  # history kept
-    services.job_definitions_sync(specs=[spec("a"), spec("b")])
+    jobs.job_definitions_sync(specs=[spec("a"), spec("b")])
     assert JobDefinition.objects.get(job_id="b").removed is False
 
 
@@ -62,7 +62,7 @@ def test_runs_left_running_by_a_dead_instance_become_abandoned(make_job):
         job=job, status=RunStatus.RUNNING, started_at=started, hostname="other-host", pid=222
     )
     me = make_instance("me", 333)
-    assert services.job_runs_abandon_orphans(current=me) == 1
+    assert runs.job_runs_abandon_orphans(current=me) == 1
     dead_run.refresh_from_db()
     live_run.refresh_from_db()
     assert dead_run.status == RunStatus.ABANDONED
@@ -84,7 +84,7 @@ def test_abandoning_an_old_run_does_not_override_a_newer_last_status(make_job):
         hostname="gone",
         pid=1,
     )
-    services.job_runs_abandon(runs=JobRun.objects.filter(pk=run.pk), reason="gone")
+    runs.job_runs_abandon(runs=JobRun.objects.filter(pk=run.pk), reason="gone")
     job.refresh_from_db()
     assert job.last_status == RunStatus.SUCCESS
     assert job.failure_count == 1
@@ -93,8 +93,8 @@ def test_abandoning_an_old_run_does_not_override_a_newer_last_status(make_job):
 def test_a_trigger_request_is_claimed_once(make_job):
     job = make_job("triggered")
     request = TriggerRequest.objects.create(job=job)
-    assert [r.pk for r in services.trigger_requests_claim()] == [request.pk]
-    assert services.trigger_requests_claim() == []
+    assert [r.pk for r in job_control.trigger_requests_claim()] == [request.pk]
+    assert job_control.trigger_requests_claim() == []
     request.refresh_from_db()
     assert request.status == TriggerStatus.RUNNING
     assert request.picked_at is not None

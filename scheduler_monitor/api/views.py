@@ -1,4 +1,4 @@
-"""The JSON API under ``/api/v1/scheduler/``: thin views over selectors and services."""
+"""The JSON API under ``/api/v1/scheduler/``: thin views over the domain modules."""
 
 from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
@@ -9,7 +9,16 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from scheduler_monitor import selectors, services
+from scheduler_monitor import (
+    alert_rules,
+    heatmaps,
+    job_control,
+    jobs,
+    runs,
+    schedule_health,
+    scheduler_instances,
+    summary,
+)
 from scheduler_monitor.api import serializers as s
 from scheduler_monitor.api.auth import (
     AUTHENTICATION_CLASSES,
@@ -71,7 +80,7 @@ def job_not_found(job_id: str, message: str | None = None) -> ApiError:
 def get_job(job_id: str):
     """The job with its job-store fields, or a 404."""
     # An id that could never be declared is not looked up (PostgreSQL rejects NUL bytes).
-    job = selectors.job_api_get(job_id=job_id) if JOB_ID_PATTERN.match(job_id) else None
+    job = jobs.job_api_get(job_id=job_id) if JOB_ID_PATTERN.match(job_id) else None
     if job is None:
         raise job_not_found(job_id)
     return job
@@ -95,7 +104,7 @@ class StatusView(ApiView):
         responses={200: s.enveloped("StatusResponse", s.StatusSerializer()), **READ_ERRORS},
     )
     def get(self, request):
-        overview = selectors.scheduler_overview()
+        overview = scheduler_instances.scheduler_overview()
         current = overview.status
         data = {
             "running": overview.running,
@@ -129,10 +138,10 @@ class JobListView(ApiView):
         },
     )
     def get(self, request):
-        jobs = selectors.with_job_health(
-            list(selectors.job_api_list(**self.query(s.JobListQuerySerializer)))
+        listed = schedule_health.with_job_health(
+            list(jobs.job_api_list(**self.query(s.JobListQuerySerializer)))
         )
-        return envelope({"total": len(jobs), "jobs": s.JobSerializer(jobs, many=True).data})
+        return envelope({"total": len(listed), "jobs": s.JobSerializer(listed, many=True).data})
 
 
 class JobDetailView(ApiView):
@@ -148,11 +157,13 @@ class JobDetailView(ApiView):
         },
     )
     def get(self, request, job_id):
-        (job,) = selectors.with_job_health([get_job(job_id)])
-        job.statistics = selectors.job_window_statistics(job_id=job.job_id)
-        delays = selectors.job_lateness_statistics(hours=START_DELAY_HOURS, job_ids=[job.job_id])
+        (job,) = schedule_health.with_job_health([get_job(job_id)])
+        job.statistics = jobs.job_window_statistics(job_id=job.job_id)
+        delays = schedule_health.job_lateness_statistics(
+            hours=START_DELAY_HOURS, job_ids=[job.job_id]
+        )
         job.start_delay = {"hours": START_DELAY_HOURS, "stats": delays.get(job.job_id, EMPTY_STATS)}
-        job.recent_runs = list(selectors.job_runs(job=job)[:RECENT_RUNS])
+        job.recent_runs = list(runs.job_runs(job=job)[:RECENT_RUNS])
         return envelope(s.JobDetailSerializer(job).data)
 
 
@@ -169,10 +180,10 @@ class JobRunsView(ApiView):
         params = self.query(s.RunListQuerySerializer)
         job = get_job(job_id)
         page_number, page_size = params.pop("page"), params.pop("page_size")
-        runs = selectors.job_runs(job=job, **params)
+        history = runs.job_runs(job=job, **params)
         try:
-            page = selectors.job_runs_page(runs=runs, page=page_number, page_size=page_size)
-        except selectors.PageOutOfRange as exc:
+            page = runs.job_runs_page(runs=history, page=page_number, page_size=page_size)
+        except runs.PageOutOfRange as exc:
             raise ApiError(str(exc), code=404, data={"field": "page"}) from exc
 
         def link(number):
@@ -214,23 +225,23 @@ class JobTriggerView(ApiView):
         if not JOB_ID_PATTERN.match(job_id):
             raise job_not_found(job_id)
         try:
-            trigger = services.job_trigger(
+            trigger = job_control.job_trigger(
                 job_id=job_id, requested_by=request.user.get_username(), allow_concurrent=allow
             )
-        except services.JobNotFound as exc:
+        except job_control.JobNotFound as exc:
             raise job_not_found(job_id, str(exc)) from exc
-        except services.JobBusy as exc:
+        except job_control.JobBusy as exc:
             raise ApiError(
                 f"{exc}; add ?allow_concurrent=1 to run it anyway",
                 code=status.HTTP_409_CONFLICT,
                 data={"field": "job_id", "job_id": job_id},
             ) from exc
         url = reverse("scheduler-api-trigger", kwargs={"pk": trigger.pk})
-        trigger = selectors.trigger_request_get(pk=trigger.pk)
+        trigger = job_control.trigger_request_get(pk=trigger.pk)
         data = {
             "trigger": s.TriggerRequestSerializer(trigger).data,
             "url": url,
-            "scheduler_running": not selectors.scheduler_down(),
+            "scheduler_running": not scheduler_instances.scheduler_down(),
         }
         return envelope(data, code=202, message="accepted", headers={"Location": url})
 
@@ -248,7 +259,7 @@ class TriggerDetailView(ApiView):
     )
     def get(self, request, pk):
         # Ids past a 64-bit integer cannot exist (and the database would refuse the query).
-        trigger = selectors.trigger_request_get(pk=pk) if pk < 2**63 else None
+        trigger = job_control.trigger_request_get(pk=pk) if pk < 2**63 else None
         if trigger is None:
             raise ApiError(f"trigger request {pk} does not exist", code=404, data={"field": "id"})
         return envelope(s.TriggerRequestSerializer(trigger).data)
@@ -258,7 +269,7 @@ class JobPauseView(ApiView):
     """Pause or resume a job through django-apscheduler's job store."""
 
     permission_classes = [CanChangeJobs]
-    perform = staticmethod(services.job_pause)
+    perform = staticmethod(job_control.job_pause)
 
     @extend_schema(
         operation_id="job_pause",
@@ -272,7 +283,7 @@ class JobPauseView(ApiView):
             raise job_not_found(job_id)
         try:
             self.perform(job_id=job_id)
-        except services.JobNotFound as exc:
+        except job_control.JobNotFound as exc:
             raise job_not_found(job_id, str(exc)) from exc
         return envelope(job_state(get_job(job_id)))
 
@@ -280,7 +291,7 @@ class JobPauseView(ApiView):
 class JobResumeView(JobPauseView):
     """Resume a job: its next run time comes from its own trigger again."""
 
-    perform = staticmethod(services.job_resume)
+    perform = staticmethod(job_control.job_resume)
 
     @extend_schema(
         operation_id="job_resume",
@@ -309,7 +320,7 @@ class JobBatchView(ApiView):
         needed = TRIGGER_PERMISSION if body["action"] == "trigger" else CHANGE_PERMISSION
         if not request.user.has_perm(needed):
             raise PermissionDenied(f"You need the {needed!r} permission to {body['action']} jobs.")
-        results = services.jobs_batch(requested_by=request.user.get_username(), **body)
+        results = job_control.jobs_batch(requested_by=request.user.get_username(), **body)
         succeeded = sum(r.ok for r in results)
         return envelope(
             {
@@ -335,7 +346,7 @@ class MetricsView(ApiView):
         },
     )
     def get(self, request):
-        metrics = [m.as_brief_dict() for m in selectors.job_metrics()]
+        metrics = [m.as_brief_dict() for m in jobs.job_metrics()]
         return envelope({"total": len(metrics), "metrics": metrics})
 
 
@@ -353,7 +364,7 @@ class ServiceListView(ApiView):
         },
     )
     def get(self, request):
-        services_ = [service.as_dict() for service in selectors.services_list()]
+        services_ = [service.as_dict() for service in jobs.services_list()]
         return envelope({"total": len(services_), "services": services_})
 
 
@@ -368,7 +379,7 @@ class HeatmapView(ApiView):
     )
     def get(self, request):
         params = self.query(s.HeatmapQuerySerializer)
-        heatmap = selectors.failure_heatmap(hours=params["hours"], bucket=params["bucket"])
+        heatmap = heatmaps.failure_heatmap(hours=params["hours"], bucket=params["bucket"])
         return envelope({"hours": params["hours"], **heatmap.as_dict()})
 
 
@@ -381,7 +392,7 @@ class SummaryView(ApiView):
         responses={200: s.enveloped("SummaryResponse", s.SummarySerializer()), **READ_ERRORS},
     )
     def get(self, request):
-        return envelope(selectors.dashboard_summary().as_dict())
+        return envelope(summary.dashboard_summary().as_dict())
 
 
 class AlertsView(ApiView):
@@ -393,7 +404,7 @@ class AlertsView(ApiView):
         responses={200: s.enveloped("AlertsResponse", s.AlertsSerializer()), **READ_ERRORS},
     )
     def get(self, request):
-        return envelope(selectors.alerts_report().as_dict())
+        return envelope(alert_rules.alerts_report().as_dict())
 
 
 class NotFoundView(ApiView):

@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import services
+from scheduler_monitor import scheduler_instances
+from scheduler_monitor.alert_rules import alerts_status, firing_alerts
 from scheduler_monitor.models import JobRun, RunStatus
-from scheduler_monitor.selectors import alerts_status, firing_alerts
 from tests.sqlite_plans import query_plan
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -163,7 +163,7 @@ def test_it_fires_for_stuck_runs_only(make_job):
 def test_it_fires_when_the_scheduler_is_down(frozen):
     """No scheduler or a stale heartbeat fires; a fresh heartbeat is quiet."""
     assert fired({"kind": "scheduler_down"}) == {("r", None)}
-    services.scheduler_instance_start()
+    scheduler_instances.scheduler_instance_start()
     assert fired({"kind": "scheduler_down"}) == set()
     frozen.shift(60)
     (alert,) = firing_alerts(
@@ -186,7 +186,7 @@ def test_it_limits_a_rule_to_its_jobs_and_categories(make_job, runs):
 @pytest.mark.django_db
 def test_it_is_quiet_on_a_healthy_system(make_job, runs):
     """The default rules fire nothing when jobs succeed on time and the scheduler is up."""
-    services.scheduler_instance_start()
+    scheduler_instances.scheduler_instance_start()
     job = make_job(expected_interval_seconds=60)
     runs(job, [S] * 20)
     DjangoJob.objects.create(
@@ -209,7 +209,7 @@ def check(*args):
 @pytest.mark.django_db
 def test_it_exits_0_with_ok_when_nothing_fires(make_job):
     """Healthy: exit 0, 'OK' line, JSON status ok with no alerts."""
-    services.scheduler_instance_start()
+    scheduler_instances.scheduler_instance_start()
     code, text = check()
     assert (code, text.strip()) == (0, "OK: no alert is firing.")
     code, text = check("--json")
@@ -220,7 +220,7 @@ def test_it_exits_0_with_ok_when_nothing_fires(make_job):
 @pytest.mark.django_db
 def test_it_exits_1_on_warnings_only(settings, make_job, runs):
     """Only a warning firing: exit 1 and a table row naming rule and job."""
-    services.scheduler_instance_start()
+    scheduler_instances.scheduler_instance_start()
     settings.SCHEDULER_MONITOR = {
         **settings.SCHEDULER_MONITOR,
         "ALERT_RULES": [
@@ -300,7 +300,7 @@ def test_it_costs_the_same_queries_for_2_or_20_healthy_jobs(make_job, runs):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    services.scheduler_instance_start()
+    scheduler_instances.scheduler_instance_start()
 
     def count_queries():
         firing_alerts()  # warm the window first

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from scheduler_monitor import selectors, services
+from scheduler_monitor import alert_rules, runs, scheduler_instances
 from scheduler_monitor.models import JobRun, RunStatus, SchedulerInstance, SchedulerLease
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -20,23 +20,23 @@ def frozen():
 @pytest.mark.django_db
 def test_it_gives_the_lease_to_one_instance_only(frozen):
     """The first instance takes the lease; a second cannot while it is renewed."""
-    first = services.scheduler_instance_start()
-    second = services.scheduler_instance_start()
-    assert services.scheduler_lease_acquire(instance=first)
-    assert not services.scheduler_lease_acquire(instance=second)
-    frozen.shift(services.lease_ttl_seconds() - 1)
-    assert services.scheduler_lease_renew(instance=first)
-    frozen.shift(services.lease_ttl_seconds() - 1)
-    assert not services.scheduler_lease_acquire(instance=second)
+    first = scheduler_instances.scheduler_instance_start()
+    second = scheduler_instances.scheduler_instance_start()
+    assert scheduler_instances.scheduler_lease_acquire(instance=first)
+    assert not scheduler_instances.scheduler_lease_acquire(instance=second)
+    frozen.shift(scheduler_instances.lease_ttl_seconds() - 1)
+    assert scheduler_instances.scheduler_lease_renew(instance=first)
+    frozen.shift(scheduler_instances.lease_ttl_seconds() - 1)
+    assert not scheduler_instances.scheduler_lease_acquire(instance=second)
     assert SchedulerLease.objects.get().holder == first
 
 
 @pytest.mark.django_db
 def test_it_lets_a_standby_take_an_expired_lease(frozen, make_job):
     """After the TTL the standby takes over; the old holder is stopped, its run an orphan."""
-    first = services.scheduler_instance_start()
-    second = services.scheduler_instance_start()
-    assert services.scheduler_lease_acquire(instance=first)
+    first = scheduler_instances.scheduler_instance_start()
+    second = scheduler_instances.scheduler_instance_start()
+    assert scheduler_instances.scheduler_lease_acquire(instance=first)
     run = JobRun.objects.create(
         job=make_job(),
         status=RunStatus.RUNNING,
@@ -45,13 +45,15 @@ def test_it_lets_a_standby_take_an_expired_lease(frozen, make_job):
         pid=999_999,
     )
     SchedulerInstance.objects.filter(pk=first.pk).update(pid=999_999)
-    frozen.shift(services.lease_ttl_seconds() + 0.001)
-    services.scheduler_instance_heartbeat(instance=second)
-    assert services.scheduler_lease_acquire(instance=second)
-    assert not services.scheduler_lease_renew(instance=first)  # it has lost the lease
+    frozen.shift(scheduler_instances.lease_ttl_seconds() + 0.001)
+    scheduler_instances.scheduler_instance_heartbeat(instance=second)
+    assert scheduler_instances.scheduler_lease_acquire(instance=second)
+    assert not scheduler_instances.scheduler_lease_renew(instance=first)  # it has lost the lease
     first.refresh_from_db()
-    assert first.stopped_at == NOW + timedelta(seconds=services.lease_ttl_seconds() + 0.001)
-    assert services.job_runs_abandon_orphans(current=second) == 1
+    assert first.stopped_at == NOW + timedelta(
+        seconds=scheduler_instances.lease_ttl_seconds() + 0.001
+    )
+    assert runs.job_runs_abandon_orphans(current=second) == 1
     run.refresh_from_db()
     assert run.status == RunStatus.ABANDONED
 
@@ -59,11 +61,11 @@ def test_it_lets_a_standby_take_an_expired_lease(frozen, make_job):
 @pytest.mark.django_db
 def test_it_frees_the_lease_at_a_clean_stop(frozen):
     """A released lease is taken at once, without waiting for the TTL."""
-    first = services.scheduler_instance_start()
-    second = services.scheduler_instance_start()
-    services.scheduler_lease_acquire(instance=first)
-    services.scheduler_lease_release(instance=first)
-    assert services.scheduler_lease_acquire(instance=second)
+    first = scheduler_instances.scheduler_instance_start()
+    second = scheduler_instances.scheduler_instance_start()
+    scheduler_instances.scheduler_lease_acquire(instance=first)
+    scheduler_instances.scheduler_lease_release(instance=first)
+    assert scheduler_instances.scheduler_lease_acquire(instance=second)
     first.refresh_from_db()
     assert first.stopped_at is None  # a clean stop records its own stop
 
@@ -71,33 +73,33 @@ def test_it_frees_the_lease_at_a_clean_stop(frozen):
 @pytest.mark.django_db
 def test_it_shows_which_instance_is_active(frozen):
     """scheduler_roles: the holder is active, other live instances standby."""
-    first = services.scheduler_instance_start()
-    second = services.scheduler_instance_start()
-    services.scheduler_lease_acquire(instance=first)
-    roles = selectors.scheduler_roles()
+    first = scheduler_instances.scheduler_instance_start()
+    second = scheduler_instances.scheduler_instance_start()
+    scheduler_instances.scheduler_lease_acquire(instance=first)
+    roles = scheduler_instances.scheduler_roles()
     assert roles.active.instance == first
     assert [r.instance for r in roles.standby] == [second]
     data = roles.as_dict()
     assert data["active"]["role"] == "active" and data["standby"][0]["role"] == "standby"
     assert data["lease_expires_at"] == "2026-06-15T12:00:15Z"
-    assert not selectors.scheduler_down()
+    assert not scheduler_instances.scheduler_down()
 
 
 @pytest.mark.django_db
 def test_it_says_down_when_the_holder_is_gone_even_with_a_standby(frozen):
     """Lease expired and only a standby alive: down until the standby takes over."""
-    first = services.scheduler_instance_start()
-    services.scheduler_lease_acquire(instance=first)
-    frozen.shift(services.lease_ttl_seconds() + 1)
-    second = services.scheduler_instance_start()
-    assert selectors.scheduler_down()
-    (alert,) = selectors.firing_alerts(
+    first = scheduler_instances.scheduler_instance_start()
+    scheduler_instances.scheduler_lease_acquire(instance=first)
+    frozen.shift(scheduler_instances.lease_ttl_seconds() + 1)
+    second = scheduler_instances.scheduler_instance_start()
+    assert scheduler_instances.scheduler_down()
+    (alert,) = alert_rules.firing_alerts(
         rules=[{"name": "down", "kind": "scheduler_down", "severity": "critical"}]
     )
     assert "no live scheduler holds the lease" in alert.message
-    services.scheduler_lease_acquire(instance=second)
-    assert not selectors.scheduler_down()
-    assert selectors.scheduler_roles().active.instance == second
+    scheduler_instances.scheduler_lease_acquire(instance=second)
+    assert not scheduler_instances.scheduler_down()
+    assert scheduler_instances.scheduler_roles().active.instance == second
 
 
 @pytest.mark.django_db
@@ -108,5 +110,5 @@ def test_it_promises_a_takeover_bound_from_the_heartbeat_settings(settings):
         "HEARTBEAT_INTERVAL": 2,
         "HEARTBEAT_STALE_AFTER": 3,
     }
-    assert services.lease_ttl_seconds() == 6
-    assert services.lease_takeover_bound_seconds() == 8
+    assert scheduler_instances.lease_ttl_seconds() == 6
+    assert scheduler_instances.lease_takeover_bound_seconds() == 8

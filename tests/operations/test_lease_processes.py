@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from scheduler_monitor import services
+from scheduler_monitor import scheduler_instances
 from scheduler_monitor.models import JobRun, RunStatus, SchedulerInstance, SchedulerLease
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,4 +215,4 @@ def test_it_hands_over_at_once_when_the_active_stops_cleanly(schedulers):
     assert second.wait(30) == 0
     assert_each_scheduled_run_once("tick")
     assert not JobRun.objects.filter(status=RunStatus.ABANDONED).exists()
-    assert services.live_instances().count() == 0
+    assert scheduler_instances.live_instances().count() == 0

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from scheduler_monitor import selectors, services
+from scheduler_monitor import heatmaps, retention, trends
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     JobDefinition,
@@ -112,8 +112,8 @@ def test_it_prunes_100000_runs_exactly_after_rolling_them_up(history):
     JobDefinition.objects.update(success_count=123_456, failure_count=789, missed_count=5)
     counters_before = counters()
     running_before = running_rows()
-    trends_before = selectors.job_daily_trends(days=46, now=NOW)
-    heatmap_before = selectors.daily_failure_heatmap(days=46, now=NOW).as_dict()
+    trends_before = trends.job_daily_trends(days=46, now=NOW)
+    heatmap_before = heatmaps.daily_failure_heatmap(days=46, now=NOW).as_dict()
     cutoff = TODAY - timedelta(days=30)
     failure_cutoff = TODAY - timedelta(days=40)
 
@@ -126,7 +126,7 @@ def test_it_prunes_100000_runs_exactly_after_rolling_them_up(history):
     assert JobRun.objects.count() == 100_000
     messages = []
 
-    result = services.job_runs_prune(
+    result = retention.job_runs_prune(
         days=30, keep_failures_days=40, batch_size=2000, now=NOW, progress=messages.append
     )
 
@@ -146,12 +146,12 @@ def test_it_prunes_100000_runs_exactly_after_rolling_them_up(history):
     assert any("deleted so far" in m for m in messages)
     assert len([m for m in messages if m.endswith("run(s)") or "kept" in m]) == 15
     # The daily trends read the same before and after: rollups replace the deleted days.
-    trends_after = selectors.job_daily_trends(days=46, now=NOW)
+    trends_after = trends.job_daily_trends(days=46, now=NOW)
     assert [t.source for t in trends_after if t.day < cutoff.date()] == ["rollup"] * len(
         [t for t in trends_after if t.day < cutoff.date()]
     )
     assert _comparable(trends_after) == _comparable(trends_before)
-    heatmap_after = selectors.daily_failure_heatmap(days=46, now=NOW).as_dict()
+    heatmap_after = heatmaps.daily_failure_heatmap(days=46, now=NOW).as_dict()
     assert heatmap_after == heatmap_before
     assert sum(row["total"] for row in heatmap_after["categories"]) == sum(
         r.status in FAILED_STATUSES for r in rows
@@ -182,13 +182,13 @@ def _comparable(trends):
 def test_it_keeps_failures_then_prunes_them_later_without_counting_twice(history):
     """Failures kept longer are deleted by a later prune; the rollup stays as it was."""
     _, rows = history(count=3000, start=NOW - timedelta(days=12), end=NOW, jobs=3)
-    services.job_runs_prune(days=5, keep_failures_days=8, now=NOW)
+    retention.job_runs_prune(days=5, keep_failures_days=8, now=NOW)
     first = stored_rollups()
     assert JobRun.objects.filter(
         status__in=FAILED_STATUSES, started_at__lt=TODAY - timedelta(days=5)
     ).exists()
 
-    result = services.job_runs_prune(days=5, now=NOW + timedelta(days=3))
+    result = retention.job_runs_prune(days=5, now=NOW + timedelta(days=3))
 
     assert result.deleted > 0
     later_cutoff = TODAY + timedelta(days=3) - timedelta(days=5)
@@ -206,10 +206,10 @@ def test_it_keeps_failures_then_prunes_them_later_without_counting_twice(history
 def test_it_changes_nothing_on_a_dry_run(history):
     """--dry-run reports the count a real prune then deletes, and writes nothing."""
     history(count=2000, start=NOW - timedelta(days=10), end=NOW, jobs=2)
-    dry = services.job_runs_prune(days=3, dry_run=True, now=NOW)
+    dry = retention.job_runs_prune(days=3, dry_run=True, now=NOW)
     assert JobRun.objects.count() == 2000
     assert not JobRunDailyRollup.objects.exists()
-    real = services.job_runs_prune(days=3, now=NOW)
+    real = retention.job_runs_prune(days=3, now=NOW)
     assert dry.deleted == real.deleted > 0
     assert JobRun.objects.count() == 2000 - real.deleted
 
@@ -218,10 +218,10 @@ def test_it_changes_nothing_on_a_dry_run(history):
 def test_it_is_idempotent(history):
     """A second prune with the same cutoff deletes nothing and changes no rollup."""
     history(count=1500, start=NOW - timedelta(days=6), end=NOW, jobs=2)
-    services.job_runs_prune(days=2, now=NOW)
+    retention.job_runs_prune(days=2, now=NOW)
     first = stored_rollups()
     count = JobRun.objects.count()
-    again = services.job_runs_prune(days=2, now=NOW)
+    again = retention.job_runs_prune(days=2, now=NOW)
     assert again.deleted == 0
     assert JobRun.objects.count() == count
     assert stored_rollups() == first
@@ -234,9 +234,9 @@ def test_it_merges_a_run_recorded_after_its_day_was_rolled_up(make_job, record_r
     old = NOW - timedelta(days=10)
     record_run(job, duration_ms=100.0, started_at=old)
     record_run(job, status=RunStatus.FAILURE, duration_ms=300.0, started_at=old)
-    services.job_runs_prune(days=3, now=NOW)
+    retention.job_runs_prune(days=3, now=NOW)
     record_run(job, duration_ms=50.0, started_at=old + timedelta(minutes=5))
-    services.job_runs_prune(days=3, now=NOW)
+    retention.job_runs_prune(days=3, now=NOW)
     rollup = JobRunDailyRollup.objects.get(job=job)
     assert (rollup.runs, rollup.successes, rollup.failures) == (3, 2, 1)
     assert (rollup.duration_min_ms, rollup.duration_max_ms) == (50.0, 300.0)
@@ -250,7 +250,7 @@ def test_it_unlinks_trigger_requests_from_deleted_runs(make_job, record_run):
     job = make_job()
     run_id = record_run(job, started_at=NOW - timedelta(days=10))
     request = TriggerRequest.objects.create(job=job, run_id=run_id, status="done")
-    services.job_runs_prune(days=3, now=NOW)
+    retention.job_runs_prune(days=3, now=NOW)
     request.refresh_from_db()
     assert request.run_id is None
 
@@ -281,7 +281,7 @@ def test_it_says_what_a_dry_run_would_delete(history):
     with time_machine.travel(NOW, tick=False):
         call_command("prune_job_runs", "--days", "2", "--dry-run", stdout=out)
         would = int(out.getvalue().strip().splitlines()[-1].split()[2])
-        result = services.job_runs_prune(days=2)
+        result = retention.job_runs_prune(days=2)
     assert would == result.deleted > 0
 
 
@@ -313,9 +313,9 @@ def test_it_shows_pruned_failures_in_the_30_day_heatmap(make_job, record_run):
     for _ in range(3):
         record_run(job, status=RunStatus.FAILURE, started_at=NOW - timedelta(days=20))
     record_run(job, status=RunStatus.FAILURE, started_at=NOW - timedelta(hours=1))
-    before = selectors.daily_failure_heatmap(days=30, now=NOW).as_dict()
-    services.job_runs_prune(days=7, now=NOW)
-    after = selectors.daily_failure_heatmap(days=30, now=NOW).as_dict()
+    before = heatmaps.daily_failure_heatmap(days=30, now=NOW).as_dict()
+    retention.job_runs_prune(days=7, now=NOW)
+    after = heatmaps.daily_failure_heatmap(days=30, now=NOW).as_dict()
     assert JobRun.objects.count() == 1
     assert after == before
     (row,) = after["categories"]
@@ -383,13 +383,13 @@ def test_it_stops_between_batches_on_request_and_resumes_exactly(history):
     _, rows = history(count=3000, start=NOW - timedelta(days=8), end=NOW, jobs=3)
     # Day 1 (a partial day): one batch, then an empty one; day 2: one batch, then stop.
     asked = iter([False] * 5 + [True])
-    first = services.job_runs_prune(
+    first = retention.job_runs_prune(
         days=3, batch_size=200, now=NOW, should_stop=lambda: next(asked, True)
     )
     assert first.interrupted
     assert [d.deleted for d in first.days] == [first.days[0].deleted, 200]
     assert JobRunDailyRollup.objects.filter(day=first.days[1].day).count() == 3
-    second = services.job_runs_prune(days=3, batch_size=200, now=NOW)
+    second = retention.job_runs_prune(days=3, batch_size=200, now=NOW)
     cutoff = TODAY - timedelta(days=3)
     expected = sum(1 for r in rows if r.status != RunStatus.RUNNING and r.moment < cutoff)
     assert first.deleted + second.deleted == expected

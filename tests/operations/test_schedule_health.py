@@ -9,7 +9,7 @@ import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import selectors, services
+from scheduler_monitor import jobs, schedule_health, scheduler_instances
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, RunTrigger
 from scheduler_monitor.registry import JobSpec, registry
 
@@ -43,9 +43,9 @@ def test_it_flags_a_job_overdue_only_past_its_grace(make_job, frozen):
     scheduled(within, NOW - timedelta(minutes=5))
     scheduled(future, NOW + timedelta(minutes=5))
 
-    by_id = {s.job.job_id: s for s in selectors.job_schedules()}
+    by_id = {s.job.job_id: s for s in schedule_health.job_schedules()}
 
-    assert [s.job.job_id for s in selectors.overdue_jobs()] == [late.job_id]
+    assert [s.job.job_id for s in schedule_health.overdue_jobs()] == [late.job_id]
     assert by_id[late.job_id].grace_seconds == 360
     assert by_id[late.job_id].late_seconds == 420
     assert by_id[within.job_id].late_seconds == 300 and not by_id[within.job_id].overdue
@@ -58,9 +58,9 @@ def test_it_gives_short_jobs_at_least_a_minute_of_grace(make_job, frozen):
     """Interval 30 s: a tenth would be 3 s; the grace is the 60 s minimum."""
     job = make_job(expected_interval_seconds=30)
     scheduled(job, NOW - timedelta(seconds=59))
-    assert not selectors.overdue_jobs()
+    assert not schedule_health.overdue_jobs()
     frozen.shift(2)
-    assert [s.job for s in selectors.overdue_jobs()] == [job]
+    assert [s.job for s in schedule_health.overdue_jobs()] == [job]
 
 
 @pytest.mark.django_db
@@ -70,7 +70,7 @@ def test_it_uses_the_grace_declared_on_the_job(make_job, frozen):
     strict = make_job(expected_interval_seconds=3600, grace_seconds=10)
     scheduled(patient, NOW - timedelta(minutes=10))
     scheduled(strict, NOW - timedelta(seconds=11))
-    assert [s.job for s in selectors.overdue_jobs()] == [strict]
+    assert [s.job for s in schedule_health.overdue_jobs()] == [strict]
 
 
 @pytest.mark.django_db
@@ -81,7 +81,7 @@ def test_it_never_flags_paused_removed_or_unscheduled_jobs(make_job, frozen):
     make_job(expected_interval_seconds=60)
     scheduled(paused, NOW - timedelta(hours=1))
     scheduled(removed, NOW - timedelta(hours=1))
-    assert selectors.overdue_jobs() == []
+    assert schedule_health.overdue_jobs() == []
 
 
 @pytest.mark.django_db
@@ -91,7 +91,7 @@ def test_it_syncs_interval_grace_and_max_runtime_from_declarations():
         JobSpec("every_5min", "Every 5", noop, interval_seconds=300, grace_seconds=45),
         JobSpec("weekdays", "Weekdays", noop, cron="0 9 * * 1-5", max_runtime_seconds=120),
     ]
-    services.job_definitions_sync(specs=specs)
+    jobs.job_definitions_sync(specs=specs)
     rows = {j.job_id: j for j in JobDefinition.objects.all()}
     assert rows["every_5min"].expected_interval_seconds == 300
     assert rows["every_5min"].grace_seconds == 45
@@ -111,17 +111,17 @@ def test_it_refuses_a_non_positive_grace():
 @pytest.mark.django_db
 def test_it_says_the_scheduler_is_down_when_its_heartbeat_is_stale(frozen):
     """Fresh heartbeat: up; older than interval x stale-after (15 s): down; stopped: down."""
-    assert selectors.scheduler_down()
-    instance = services.scheduler_instance_start()
-    assert not selectors.scheduler_down()
+    assert scheduler_instances.scheduler_down()
+    instance = scheduler_instances.scheduler_instance_start()
+    assert not scheduler_instances.scheduler_down()
     frozen.shift(15)
-    assert not selectors.scheduler_down()
+    assert not scheduler_instances.scheduler_down()
     frozen.shift(1)
-    assert selectors.scheduler_down()
-    services.scheduler_instance_heartbeat(instance=instance)
-    assert not selectors.scheduler_down()
-    services.scheduler_instance_stop(instance=instance)
-    assert selectors.scheduler_down()
+    assert scheduler_instances.scheduler_down()
+    scheduler_instances.scheduler_instance_heartbeat(instance=instance)
+    assert not scheduler_instances.scheduler_down()
+    scheduler_instances.scheduler_instance_stop(instance=instance)
+    assert scheduler_instances.scheduler_down()
 
 
 def running_run(job, started_at):
@@ -136,7 +136,7 @@ def test_it_flags_runs_past_a_multiple_of_their_p95(make_job, record_run, frozen
         record_run(job, duration_ms=20_000.0, started_at=NOW - timedelta(hours=2))
     stuck = running_run(job, NOW - timedelta(seconds=101))
     running_run(job, NOW - timedelta(seconds=99))
-    (found,) = selectors.stuck_runs()
+    (found,) = schedule_health.stuck_runs()
     assert found.run == stuck
     assert (found.max_runtime_seconds, found.derived_from) == (100.0, "p95")
     assert found.as_dict()["running_seconds"] == 101
@@ -151,7 +151,7 @@ def test_it_uses_the_declared_max_runtime_or_the_default(make_job, record_run, f
     running_run(declared, NOW - timedelta(seconds=31))
     running_run(fresh, NOW - timedelta(seconds=3599))
     old = running_run(fresh, NOW - timedelta(seconds=3601))
-    found = {(s.run.pk, s.derived_from) for s in selectors.stuck_runs()}
+    found = {(s.run.pk, s.derived_from) for s in schedule_health.stuck_runs()}
     assert found == {
         (JobRun.objects.get(job=declared, status="running").pk, "declared"),
         (old.pk, "default"),
@@ -164,7 +164,7 @@ def test_it_keeps_a_minimum_max_runtime_for_fast_jobs(make_job, record_run, froz
     job = make_job()
     record_run(job, duration_ms=10.0, started_at=NOW - timedelta(hours=1))
     running_run(job, NOW - timedelta(seconds=59))
-    assert selectors.stuck_runs() == []
+    assert schedule_health.stuck_runs() == []
 
 
 @pytest.mark.django_db
@@ -193,7 +193,7 @@ def test_it_reports_lateness_apart_from_duration(make_job):
         scheduled_at=NOW - timedelta(days=3),
         started_at=NOW - timedelta(days=2),
     )
-    stats = selectors.job_lateness_statistics(hours=24, now=NOW)[job.job_id]
+    stats = schedule_health.job_lateness_statistics(hours=24, now=NOW)[job.job_id]
     assert stats.sample_count == 5
     assert stats.max_duration_ms == pytest.approx(2000)
     assert stats.p50_duration_ms == pytest.approx(200)
@@ -229,5 +229,5 @@ def test_it_records_the_scheduled_time_of_each_scheduled_run(settings):
         for a, b in zip(runs, runs[1:], strict=False)
     }
     assert gaps == {1.0}
-    lateness = selectors.job_lateness_statistics(hours=1)["every_second"]
+    lateness = schedule_health.job_lateness_statistics(hours=1)["every_second"]
     assert lateness.sample_count == len(runs)

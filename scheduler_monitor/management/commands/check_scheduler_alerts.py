@@ -3,8 +3,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from scheduler_monitor.alert_rules import SEVERITY_EXIT_CODES, alerts_status, firing_alerts
 from scheduler_monitor.management.commands.scheduler_stats import display_width, pad
-from scheduler_monitor.selectors import SEVERITY_EXIT_CODES, alerts_status, firing_alerts
 
 COLUMNS = ["severity", "rule", "job", "message"]
 

@@ -1,4 +1,4 @@
-"""The Prometheus collector: every scheduler metric family, built by prometheus_client.
+"""The Prometheus exposition of the scheduler: every metric family, built by prometheus_client.
 
 Counters and last-* values come from the database (monotonic counters survive pruning),
 statistics from this process's rolling window. Nothing here writes exposition text.
@@ -6,6 +6,7 @@ statistics from this process's rolling window. Nothing here writes exposition te
 
 from collections.abc import Iterator
 
+from prometheus_client import generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -14,7 +15,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from scheduler_monitor import conf, histogram, selectors
+from scheduler_monitor import conf, histogram, job_health
 
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
 LABELS = ("job_id", "job_name", "owner", "category")
@@ -70,7 +71,7 @@ BRIEF_STATS = (
 
 
 class SchedulerCollector(Collector):
-    """Collects the scheduler families from one ``selectors.prometheus_snapshot()`` per scrape."""
+    """Collects the scheduler families from one ``job_health.prometheus_snapshot()`` per scrape."""
 
     def __init__(self, *, brief: bool | None = None):
         # None: follow SCHEDULER_MONITOR["BRIEF_METRICS"] at each scrape.
@@ -84,7 +85,7 @@ class SchedulerCollector(Collector):
         return iter(self._families().values())
 
     def collect(self) -> Iterator[Metric]:
-        snapshot = selectors.prometheus_snapshot()
+        snapshot = job_health.prometheus_snapshot()
         families = self._families()
         bounds = conf.get("HISTOGRAM_BUCKETS")
         self._add_jobs(families, snapshot.jobs, bounds)
@@ -201,3 +202,8 @@ class SchedulerCollector(Collector):
         if job.expected_interval_seconds is not None:
             families["expected_interval"].add_metric(labels, job.expected_interval_seconds)
         families["stuck"].add_metric(labels, job.stuck_runs)
+
+
+def scheduler_exposition() -> bytes:
+    """The scheduler families in the text format, as one scrape would return them."""
+    return generate_latest(SchedulerCollector())

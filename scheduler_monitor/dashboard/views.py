@@ -1,4 +1,4 @@
-"""The admin-hosted dashboard: thin views over the selectors, rendered from templates.
+"""The admin-hosted dashboard: thin views over the domain modules, rendered from templates.
 
 The first page and every auto-refresh render the same partials (``_live.html``).
 """
@@ -17,11 +17,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from scheduler_monitor import charts, conf, selectors, services
+from scheduler_monitor import (
+    alert_rules,
+    conf,
+    heatmaps,
+    job_control,
+    jobs,
+    notification_chain,
+    runs,
+    schedule_health,
+    scheduler_instances,
+    summary,
+)
+from scheduler_monitor.dashboard import charts
+from scheduler_monitor.exposition import scheduler_exposition
 from scheduler_monitor.models import JobDefinition, RunStatus
-from scheduler_monitor.prometheus import SchedulerCollector
 from scheduler_monitor.registry import JOB_ID_PATTERN
 from scheduler_monitor.stats import EMPTY_STATS, summarise
 
@@ -33,15 +45,15 @@ CHART_RUNS = 100
 HEAT_STEPS = ((0, 0), (1, 1), (2, 2), (3, 4), (5, 9), (10, None))
 
 
-# --- view models (presentation only; numbers come from the selectors) -----------------------
+# --- view models (presentation only; numbers come from the domain) -----------------------
 
 
 @dataclass(frozen=True)
 class JobRow:
-    metrics: selectors.JobMetrics
+    metrics: jobs.JobMetrics
     next_run_at: datetime | None
     visible: bool
-    schedule: selectors.JobSchedule
+    schedule: schedule_health.JobSchedule
     stuck_runs: int
 
 
@@ -62,7 +74,7 @@ def heat_legend() -> list[dict]:
     return legend
 
 
-def heatmap_view(heatmap: selectors.FailureHeatmap) -> dict:
+def heatmap_view(heatmap: heatmaps.FailureHeatmap) -> dict:
     """Add colour level, alarm flag and bucket end to every heatmap cell."""
     step = (heatmap.buckets[1] - heatmap.buckets[0]) if len(heatmap.buckets) > 1 else None
     rows = []
@@ -90,7 +102,7 @@ def heatmap_view(heatmap: selectors.FailureHeatmap) -> dict:
     }
 
 
-def matches(metrics: selectors.JobMetrics, query: str, category: str) -> bool:
+def matches(metrics: jobs.JobMetrics, query: str, category: str) -> bool:
     """The table's search rule (the page script applies the same one instantly)."""
     job = metrics.job
     if category and job.category != category:
@@ -115,37 +127,37 @@ def live_context(request: HttpRequest) -> dict:
     query = request.GET.get("q", "").strip()
     category = request.GET.get("category", "").strip()
     now = timezone.now()
-    next_runs = selectors.job_next_run_times()
-    stuck = selectors.stuck_runs_by_job(now=now)
-    metrics = selectors.job_metrics()
+    next_runs = jobs.job_next_run_times()
+    stuck = schedule_health.stuck_runs_by_job(now=now)
+    metrics = jobs.job_metrics()
     rows = [
         JobRow(
             metrics=m,
             next_run_at=None if m.job.paused else next_runs.get(m.job.job_id),
             visible=matches(m, query, category),
-            schedule=selectors.job_schedule_of(
+            schedule=schedule_health.job_schedule_of(
                 job=m.job, next_run_at=next_runs.get(m.job.job_id), now=now
             ),
             stuck_runs=len(stuck.get(m.job.job_id, ())),
         )
         for m in metrics
     ]
-    overview = selectors.scheduler_overview(now=now)
+    overview = scheduler_instances.scheduler_overview(now=now)
     return {
-        "alerts": selectors.alerts_report(now=now, jobs=[m.job for m in metrics]),
-        "summary": selectors.dashboard_summary(now=now),
+        "alerts": alert_rules.alerts_report(now=now, jobs=[m.job for m in metrics]),
+        "summary": summary.dashboard_summary(now=now),
         "status": overview.status,
         "scheduler_running": overview.running,
         "roles": overview.roles,
-        "chain": selectors.notification_chain(),
+        "chain": notification_chain.notification_chain(),
         "rows": rows,
         "visible_rows": sum(1 for r in rows if r.visible),
         "categories": sorted({r.metrics.job.category for r in rows}),
         "query": query,
         "category": category,
-        "heatmap_hour": heatmap_view(selectors.failure_heatmap(hours=24, now=now)),
+        "heatmap_hour": heatmap_view(heatmaps.failure_heatmap(hours=24, now=now)),
         # Rollups included: the 30 days stay whole after old runs are pruned.
-        "heatmap_day": heatmap_view(selectors.daily_failure_heatmap(days=30, now=now)),
+        "heatmap_day": heatmap_view(heatmaps.daily_failure_heatmap(days=30, now=now)),
         "heat_legend": heat_legend(),
         "updated_at": now,
     }
@@ -183,24 +195,24 @@ def dashboard_fragments(request: HttpRequest) -> TemplateResponse:
 def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
     """One job: metadata, window statistics, charts, run history and actions."""
     # An id that could never be declared is not looked up (PostgreSQL refuses NUL bytes).
-    job = selectors.job_get(job_id=job_id) if JOB_ID_PATTERN.match(job_id) else None
+    job = jobs.job_get(job_id=job_id) if JOB_ID_PATTERN.match(job_id) else None
     if job is None:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     status = request.GET.get("status", "")
     if status and status not in RunStatus.values:
         status = ""
-    stats = selectors.job_window_statistics(job_id=job.job_id)
-    recent = selectors.job_recent_durations(job=job, limit=CHART_RUNS)
-    hours = selectors.job_hourly_outcomes(job=job, days=7)
-    page = Paginator(selectors.job_runs(job=job, status=status or None), RUNS_PER_PAGE).get_page(
+    stats = jobs.job_window_statistics(job_id=job.job_id)
+    recent = runs.job_recent_durations(job=job, limit=CHART_RUNS)
+    hours = runs.job_hourly_outcomes(job=job, days=7)
+    page = Paginator(runs.job_runs(job=job, status=status or None), RUNS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     recent_stats = summarise(r.duration_ms for r in recent) if recent else EMPTY_STATS
     now = timezone.now()
-    schedule = selectors.job_schedule_of(
-        job=job, next_run_at=selectors.job_next_run_times().get(job.job_id), now=now
+    schedule = schedule_health.job_schedule_of(
+        job=job, next_run_at=jobs.job_next_run_times().get(job.job_id), now=now
     )
-    delays = selectors.job_lateness_statistics(
+    delays = schedule_health.job_lateness_statistics(
         hours=START_DELAY_HOURS, job_ids=[job.job_id], now=now
     )
     context = {
@@ -209,11 +221,11 @@ def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
         "job": job,
         "next_run_at": schedule.next_run_at,
         "schedule": schedule,
-        "stuck_runs": selectors.stuck_runs_by_job(now=now).get(job.job_id, []),
+        "stuck_runs": schedule_health.stuck_runs_by_job(now=now).get(job.job_id, []),
         "start_delay": delays.get(job.job_id, EMPTY_STATS),
         "start_delay_hours": START_DELAY_HOURS,
         "stats": stats,
-        "success_rate": selectors.success_rate(job.success_count, job.failure_count),
+        "success_rate": jobs.success_rate(job.success_count, job.failure_count),
         "recent_stats": recent_stats,
         "duration_chart": charts.duration_chart(
             [
@@ -242,15 +254,15 @@ def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
 
 ACTIONS = {
     "trigger": (
-        lambda job, user: services.job_trigger(job_id=job.job_id, requested_by=user),
+        lambda job, user: job_control.job_trigger(job_id=job.job_id, requested_by=user),
         "scheduler_monitor.trigger_job",
     ),
     "pause": (
-        lambda job, user: services.job_pause(job_id=job.job_id),
+        lambda job, user: job_control.job_pause(job_id=job.job_id),
         "scheduler_monitor.change_jobdefinition",
     ),
     "resume": (
-        lambda job, user: services.job_resume(job_id=job.job_id),
+        lambda job, user: job_control.job_resume(job_id=job.job_id),
         "scheduler_monitor.change_jobdefinition",
     ),
 }
@@ -279,7 +291,7 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     try:
         service(job, request.user.get_username())
-    except (services.JobNotFound, services.JobBusy) as exc:
+    except (job_control.JobNotFound, job_control.JobBusy) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, str(ACTION_DONE[action]) % {"job": job.job_id})
@@ -293,7 +305,7 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
 @require_GET
 def export_prometheus(request: HttpRequest) -> HttpResponse:
     """Download the current exposition as ``scheduler-metrics-<UTC timestamp>.prom``."""
-    body = generate_latest(SchedulerCollector())
+    body = scheduler_exposition()
     stamp = timezone.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     response = HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
     response["Content-Disposition"] = f'attachment; filename="scheduler-metrics-{stamp}.prom"'

@@ -3,7 +3,7 @@
 from django.http import HttpRequest, JsonResponse
 from rest_framework.exceptions import AuthenticationFailed
 
-from scheduler_monitor.api.auth import VIEW_PERMISSION, BearerTokenAuthentication
+from scheduler_monitor.access import VIEW_PERMISSION, BearerTokenAuthentication
 
 
 class MetricsAuthError(Exception):

@@ -9,12 +9,12 @@ from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from scheduler_monitor import conf
-from scheduler_monitor.metrics_auth import (
+from scheduler_monitor.exposition import SchedulerCollector
+from scheduler_monitor.metrics.auth import (
     MetricsAuthError,
     auth_error_response,
     check_metrics_access,
 )
-from scheduler_monitor.prometheus import SchedulerCollector
 
 
 class CombinedRegistry:

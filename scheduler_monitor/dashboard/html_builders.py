@@ -24,7 +24,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
-from scheduler_monitor.templatetags.scheduler_monitor import (
+from scheduler_monitor.dashboard.formatting import (
     duration,
     percent,
     percent_width,

@@ -2,13 +2,13 @@
 
 from django.urls import path
 
-from scheduler_monitor import metrics_views
+from scheduler_monitor.metrics import views
 
 urlpatterns = [
-    path("metrics", metrics_views.process_metrics, name="scheduler_monitor_metrics"),
+    path("metrics", views.process_metrics, name="scheduler_monitor_metrics"),
     path(
         "api/v1/scheduler/metrics/prometheus",
-        metrics_views.scheduler_metrics,
+        views.scheduler_metrics,
         name="scheduler_monitor_prometheus",
     ),
 ]
