@@ -32,7 +32,11 @@ def _run_action(modeladmin, request, queryset, service, done_message: str) -> No
     for job in queryset:
         try:
             service(job, request.user.get_username())
-        except (job_control.JobNotFound, job_control.JobBusy) as exc:
+        except (
+            job_control.JobNotFound,
+            job_control.JobBusy,
+            job_control.TriggerLimitReached,
+        ) as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
         else:
             done += 1

@@ -18,6 +18,10 @@ WINDOW_SYNC_OVERLAP            120                            seconds re-read to
 RECORD_BUFFER_SIZE             10000                          unwritten records kept if DB is down
 SHUTDOWN_TIMEOUT               30                             seconds to wait for running jobs
 EXECUTOR_THREADS               10                             scheduler worker threads
+MANUAL_EXECUTOR_THREADS        2                              worker threads of manual runs
+MANUAL_MAX_PER_JOB             5                              manual runs of one job queued or
+                                                              running at once (more: HTTP 429)
+MANUAL_MAX_TOTAL               20                             ... of all jobs together
 MISFIRE_GRACE_TIME             30                             seconds a late run may still start
 EXECUTION_LOG_MAX_AGE          3600                           seconds of django-apscheduler's log
 AUTO_REFRESH_SECONDS           30                             dashboard auto-refresh interval
@@ -75,6 +79,9 @@ DEFAULTS: dict[str, Any] = {
     "RECORD_BUFFER_SIZE": 10000,
     "SHUTDOWN_TIMEOUT": 30,
     "EXECUTOR_THREADS": 10,
+    "MANUAL_EXECUTOR_THREADS": 2,
+    "MANUAL_MAX_PER_JOB": 5,
+    "MANUAL_MAX_TOTAL": 20,
     "MISFIRE_GRACE_TIME": 30,
     "EXECUTION_LOG_MAX_AGE": 3600,
     "AUTO_REFRESH_SECONDS": 30,
@@ -126,6 +133,9 @@ POSITIVE_INTS = {
     "HEARTBEAT_STALE_AFTER",
     "RECORD_BUFFER_SIZE",
     "EXECUTOR_THREADS",
+    "MANUAL_EXECUTOR_THREADS",
+    "MANUAL_MAX_PER_JOB",
+    "MANUAL_MAX_TOTAL",
     "HEATMAP_ALARM_THRESHOLD",
 }
 POSITIVE_NUMBERS = {
@@ -207,6 +217,10 @@ def validate() -> None:
         or list(buckets) != sorted(set(buckets))
     ):
         _fail("HISTOGRAM_BUCKETS", "must be increasing positive seconds", buckets)
+    per_job = values.get("MANUAL_MAX_PER_JOB", DEFAULTS["MANUAL_MAX_PER_JOB"])
+    total = values.get("MANUAL_MAX_TOTAL", DEFAULTS["MANUAL_MAX_TOTAL"])
+    if per_job > total:
+        _fail("MANUAL_MAX_PER_JOB", f"must not exceed MANUAL_MAX_TOTAL ({total})", per_job)
     validate_operations(values)
 
 

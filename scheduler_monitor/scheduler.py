@@ -24,6 +24,11 @@ from django_apscheduler.models import DjangoJobExecution
 
 from scheduler_monitor import conf, job_control, jobs, lease, retention, runs, scheduler_instances
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
+from scheduler_monitor.manual_capacity import (
+    MANUAL_EXECUTOR,
+    ManualRunExecutor,
+    free_manual_slots,
+)
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
@@ -73,9 +78,14 @@ class SchedulerProcess:
 
     def __init__(self):
         self.job_store = DjangoJobStore()
+        self.manual_executor = ManualRunExecutor()
         self.scheduler = BlockingScheduler(
             jobstores={"default": self.job_store, MANUAL_STORE: MemoryJobStore()},
-            executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
+            executors={
+                "default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS")),
+                # Manual runs get their own few threads: they never queue before scheduled ones.
+                MANUAL_EXECUTOR: self.manual_executor,
+            },
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -257,7 +267,15 @@ class SchedulerProcess:
             time.sleep(0.05)
 
     def _start_triggered_runs(self) -> None:
-        for request in job_control.trigger_requests_claim():
+        # Claim only what the manual pool can start now; the rest waits in the database.
+        added = self.scheduler.get_jobs(jobstore=MANUAL_STORE)
+        free = free_manual_slots(
+            self.manual_executor,
+            scheduled_not_started=sum(1 for job in added if job.id.startswith("manual-")),
+        )
+        if not free:
+            return
+        for request in job_control.trigger_requests_claim(limit=free):
             self.scheduler.add_job(
                 run_monitored_job,
                 trigger="date",
@@ -265,6 +283,7 @@ class SchedulerProcess:
                 id=f"manual-{request.pk}",
                 name=f"{request.job.name} (manual)",
                 jobstore=MANUAL_STORE,
+                executor=MANUAL_EXECUTOR,
                 misfire_grace_time=None,
             )
 

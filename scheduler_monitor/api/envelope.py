@@ -15,10 +15,13 @@ def envelope(data, *, code: int = status.HTTP_200_OK, message: str = "success", 
 class ApiError(exceptions.APIException):
     """An error with a status, a message and the field (or job) it is about."""
 
-    def __init__(self, message: str, *, code: int, data: dict | None = None):
+    def __init__(
+        self, message: str, *, code: int, data: dict | None = None, retry_after: int | None = None
+    ):
         super().__init__(detail=message)
         self.status_code = code
         self.data = data
+        self.wait = retry_after  # DRF's handler sends it as the Retry-After header
 
 
 def _first_message(detail, path: str = "") -> tuple[str, str]:

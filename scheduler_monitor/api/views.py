@@ -31,6 +31,7 @@ from scheduler_monitor.api.auth import (
 )
 from scheduler_monitor.api.envelope import ApiError, envelope, exception_handler
 from scheduler_monitor.api.parsers import SafeJSONParser
+from scheduler_monitor.manual_capacity import TriggerLimitReached
 from scheduler_monitor.registry import JOB_ID_PATTERN
 from scheduler_monitor.stats import EMPTY_STATS
 
@@ -216,7 +217,7 @@ class JobTriggerView(ApiView):
         request=s.TriggerBodySerializer,
         responses={
             202: s.enveloped("TriggerResponse", s.TRIGGERED),
-            **s.errors(400, 401, 403, 404, 409),
+            **s.errors(400, 401, 403, 404, 409, 429),
         },
     )
     def post(self, request, job_id):
@@ -235,6 +236,13 @@ class JobTriggerView(ApiView):
                 f"{exc}; add ?allow_concurrent=1 to run it anyway",
                 code=status.HTTP_409_CONFLICT,
                 data={"field": "job_id", "job_id": job_id},
+            ) from exc
+        except TriggerLimitReached as exc:
+            raise ApiError(
+                f"{exc}; try again in {exc.retry_after}s",
+                code=status.HTTP_429_TOO_MANY_REQUESTS,
+                data={"field": "job_id", "job_id": job_id, **exc.as_dict()},
+                retry_after=exc.retry_after,
             ) from exc
         url = reverse("scheduler-api-trigger", kwargs={"pk": trigger.pk})
         trigger = job_control.trigger_request_get(pk=trigger.pk)
@@ -322,13 +330,16 @@ class JobBatchView(ApiView):
             raise PermissionDenied(f"You need the {needed!r} permission to {body['action']} jobs.")
         results = job_control.jobs_batch(requested_by=request.user.get_username(), **body)
         succeeded = sum(r.ok for r in results)
+        waits = [r.retry_after for r in results if r.retry_after]
         return envelope(
             {
                 "action": body["action"],
                 "succeeded": succeeded,
                 "failed": len(results) - succeeded,
                 "results": [r.as_dict() for r in results],
-            }
+            },
+            # Some triggers hit the manual-run limits: when to try those again.
+            headers={"Retry-After": str(max(waits))} if waits else None,
         )
 
 

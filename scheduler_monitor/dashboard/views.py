@@ -291,7 +291,7 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     try:
         service(job, request.user.get_username())
-    except (job_control.JobNotFound, job_control.JobBusy) as exc:
+    except (job_control.JobNotFound, job_control.JobBusy, job_control.TriggerLimitReached) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, str(ACTION_DONE[action]) % {"job": job.job_id})
