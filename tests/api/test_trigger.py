@@ -116,9 +116,7 @@ def test_it_says_whether_a_scheduler_will_pick_the_trigger_up(triggerer, make_jo
         assert data["scheduler_running"] is False
 
 
-def test_it_answers_429_with_retry_after_past_the_manual_run_limits(
-    triggerer, make_job, settings
-):
+def test_it_answers_429_with_retry_after_past_the_manual_run_limits(triggerer, make_job, settings):
     """Past MANUAL_MAX_PER_JOB: 429, Retry-After header, the same seconds in data."""
     settings.SCHEDULER_MONITOR = {"MANUAL_MAX_PER_JOB": 2, "MANUAL_MAX_TOTAL": 10}
     make_job("flooded", last_duration_ms=1500)
