@@ -1,4 +1,4 @@
-"""services.job_pauses_reapply: a running scheduler's write-back cannot undo a pause."""
+"""job_control.job_pauses_reapply: a running scheduler's write-back cannot undo a pause."""
 
 from datetime import UTC, timedelta
 

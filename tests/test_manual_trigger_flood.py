@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from scheduler_monitor import conf
 from scheduler_monitor.models import JobRun, RunTrigger
-from tests.operations.cadence_jobs import MANUAL, TICKS
+from tests.cadence_jobs import MANUAL, TICKS
 from tests.start_delays import start_delays, summary
 from tests.subprocesses import start_manage, wait_for
 
@@ -30,7 +30,7 @@ WINDOW = 20  # seconds of scheduled runs measured before and during the flood
 def scheduler(tmp_path):
     log = tmp_path / "scheduler.log"
     process = start_manage(
-        "runapscheduler", log_path=log, DJANGO_SETTINGS_MODULE="tests.operations.cadence_settings"
+        "runapscheduler", log_path=log, DJANGO_SETTINGS_MODULE="tests.cadence_settings"
     )
     yield process
     process.terminate()

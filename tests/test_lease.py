@@ -16,8 +16,8 @@ from django.db import connection
 from scheduler_monitor import scheduler_instances
 from scheduler_monitor.models import JobRun, RunStatus, SchedulerInstance, SchedulerLease
 
-ROOT = Path(__file__).resolve().parents[2]
-# Must match tests/operations/scheduler_settings.py.
+ROOT = Path(__file__).resolve().parents[1]
+# Must match tests/lease_scheduler_settings.py.
 TTL = 0.5 * 6
 TAKEOVER_BOUND = TTL + 0.5
 # Process start-up and database latency on a busy machine, on top of the promise.
@@ -46,7 +46,7 @@ class Schedulers:
     def start(self, name: str) -> subprocess.Popen:
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "operations.scheduler_settings",
+            "DJANGO_SETTINGS_MODULE": "lease_scheduler_settings",
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
             "DATABASE_URL": database_url(),
             "LEASE_TEST_RELEASE": str(self.release),

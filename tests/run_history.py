@@ -1,4 +1,4 @@
-"""Fixtures of the operations tests: bulk run histories built fast, and their references."""
+"""Bulk run histories built fast, and their references (the retention tests' fixture)."""
 
 import random
 from dataclasses import dataclass

@@ -3,7 +3,7 @@
 from project.settings import *  # noqa: F403 - the demo project's settings, then overrides
 
 SCHEDULER_MONITOR = {
-    "JOB_MODULES": ["operations.lease_jobs"],
+    "JOB_MODULES": ["lease_jobs"],
     "HEARTBEAT_INTERVAL": 0.5,
     "HEARTBEAT_STALE_AFTER": 6,
     "TRIGGER_POLL_INTERVAL": 0.5,
