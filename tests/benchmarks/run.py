@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     from django.db import connection
 
     from scheduler_monitor.models import JobDefinition, JobRun
-    from tests.benchmarks import dataset, figures
+    from tests.benchmarks import cadence, dataset, figures
 
     have = (JobDefinition.objects.count(), JobRun.objects.count())
     if args.rebuild or have[0] != args.jobs or abs(have[1] - args.runs) > args.runs * 0.01:
@@ -100,11 +100,12 @@ def main(argv=None) -> int:
         lambda: [figures.prometheus_scrape()],
         figures.metrics_and_dashboard,
         figures.peer_pages,
+        lambda: cadence.in_subprocess(args.postgres, connection.vendor),
         lambda: [figures.pruning(database_url)],  # last: it closes the connection
     ]
     if args.only:
         wanted = {int(n) for n in args.only.split(",")}
-        numbers = [1, 2, 5, 6, 7, 3, 4, 9, 8]
+        numbers = [1, 2, 5, 6, 7, 3, 4, 9, 10, 8]
         steps = [s for n, s in zip(numbers, steps, strict=True) if n in wanted]
     for step in steps:
         for figure in step():
