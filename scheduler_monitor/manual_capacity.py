@@ -34,7 +34,7 @@ class TriggerLimitReached(RuntimeError):
     """As many manual runs as allowed are queued or running; ask again after a while."""
 
     def __init__(self, message: str, *, scope: str, limit: int, retry_after: int):
-        super().__init__(message)
+        super().__init__(f"{message}; try again in {retry_after} s")
         self.scope = scope  # "job" or "total"
         self.limit = limit
         self.retry_after = retry_after

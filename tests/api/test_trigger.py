@@ -128,7 +128,7 @@ def test_it_answers_429_with_retry_after_past_the_manual_run_limits(triggerer, m
     assert data["scope"] == "job" and data["limit"] == 2 and data["job_id"] == "flooded"
     assert response["Retry-After"] == str(data["retry_after"])
     assert data["retry_after"] >= 1
-    assert f"try again in {data['retry_after']}s" in payload["message"]
+    assert f"try again in {data['retry_after']} s" in payload["message"]
     assert TriggerRequest.objects.count() == 2
     # A finished run frees its place.
     TriggerRequest.objects.filter(pk=TriggerRequest.objects.first().pk).update(

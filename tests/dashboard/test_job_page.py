@@ -193,3 +193,17 @@ def test_a_job_id_with_a_nul_is_a_404_on_the_page_and_its_actions(staff_client, 
     response = staff_client.post(f"/scheduler-monitoring/jobs/nul%00job/{action}")
     assert response.status_code == 404
     assert not TriggerRequest.objects.exists()
+
+
+def test_a_trigger_past_the_manual_run_limits_says_when_to_retry(
+    client, dataset, operator, settings
+):
+    """The button obeys MANUAL_MAX_TOTAL like the API: no request, a message with the wait."""
+    settings.SCHEDULER_MONITOR = {"MANUAL_MAX_PER_JOB": 1, "MANUAL_MAX_TOTAL": 1}
+    other = JobDefinition.objects.exclude(job_id="alpha_job").first()
+    TriggerRequest.objects.create(job=other)
+    client.force_login(operator)
+    response = client.post(action_url("alpha_job", "trigger"), follow=True)
+    assert TriggerRequest.objects.count() == 1
+    text = response.content.decode()
+    assert "1 manual runs are queued or running (at most 1 at once); try again in " in text

@@ -71,7 +71,7 @@ class JobTriggerView(ApiView):
             ) from exc
         except TriggerLimitReached as exc:
             raise ApiError(
-                f"{exc}; try again in {exc.retry_after}s",
+                str(exc),
                 code=status.HTTP_429_TOO_MANY_REQUESTS,
                 data={"field": "job_id", "job_id": job_id, **exc.as_dict()},
                 retry_after=exc.retry_after,
