@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from scheduler_monitor import heatmaps
 from scheduler_monitor.failure_counts import reset_failure_memo
+from scheduler_monitor.jobs import job_list
 from scheduler_monitor.models import TIMED_STATUSES, JobDefinition, JobRun
 from scheduler_monitor.recording import Recorder
 from scheduler_monitor.rolling import RollingWindow
@@ -384,7 +385,7 @@ def metrics_and_dashboard(repeat: int = 7) -> list[Figure]:
     jobs = JobDefinition.objects.count()
 
     def floor():
-        rows = list(jobs.job_list().values())
+        rows = list(job_list().values())
         return json.dumps(rows, default=str)
 
     floor_s = median_time(floor, repeat=repeat)
