@@ -7,9 +7,7 @@ is the scheduler's own latency, which a trigger flood or a prune must not stretc
 import time
 
 from scheduler_monitor.registry import monitored_job
-
-TICKS = [f"cadence_tick_{n}" for n in range(4)]
-MANUAL = [f"cadence_manual_{n}" for n in range(5)]
+from tests.cadence import MANUAL, TICKS
 
 
 def _tick():

@@ -16,8 +16,7 @@ from rest_framework.test import APIClient
 
 from scheduler_monitor import conf
 from scheduler_monitor.models import JobRun, RunTrigger
-from tests.cadence_jobs import MANUAL, TICKS
-from tests.start_delays import start_delays, summary
+from tests.cadence import MANUAL, TICKS, start_delays, summary
 from tests.subprocesses import start_manage, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -13,9 +13,8 @@ import pytest
 from django.utils import timezone
 
 from scheduler_monitor.models import JobRun
-from tests.cadence_jobs import TICKS
+from tests.cadence import TICKS, start_delays, summary
 from tests.prunable_history import add_prunable_runs
-from tests.start_delays import start_delays, summary
 from tests.subprocesses import start_manage, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -59,9 +59,8 @@ def measure(database_url: str) -> list[dict]:
     from rest_framework.test import APIClient
 
     from scheduler_monitor.models import JobRun, TriggerRequest, TriggerStatus
-    from tests.cadence_jobs import MANUAL, TICKS
+    from tests.cadence import MANUAL, TICKS, start_delays, summary
     from tests.prunable_history import add_prunable_runs
-    from tests.start_delays import start_delays, summary
     from tests.subprocesses import wait_for
 
     logging.getLogger("django.request").setLevel(logging.ERROR)  # 128 x "Too Many Requests"

@@ -1,13 +1,18 @@
 """Scheduled runs' start delays (started_at - scheduled_at), read back from the database.
 
-Shared by the cadence tests (tests/operations) and the benchmark figure of scheduled-start
-delay (tests/benchmarks): the numbers of both come from the recorded runs themselves.
+Shared by the cadence tests (trigger flood, prune) and the benchmark figure of
+scheduled-start delay (tests/benchmarks): the numbers of both come from the recorded runs
+themselves. The job ids live here, not in tests/cadence_jobs.py, whose import declares
+the jobs in this process's registry (only the scheduler subprocess should).
 """
 
 import math
 from datetime import datetime
 
 from scheduler_monitor.models import JobRun, RunTrigger
+
+TICKS = [f"cadence_tick_{n}" for n in range(4)]  # every second, ~10 ms each
+MANUAL = [f"cadence_manual_{n}" for n in range(5)]  # hourly, 2 s each: the triggers' targets
 
 
 def start_delays(job_ids, *, since: datetime, until: datetime) -> list[float]:
