@@ -5,12 +5,11 @@ Two limits, both from ``SCHEDULER_MONITOR``:
 - where a trigger is asked for (API, batch, dashboard, admin): at most
   ``MANUAL_MAX_PER_JOB`` manual runs of one job and ``MANUAL_MAX_TOTAL`` of all jobs
   queued or running at once; one more is refused with a ``Retry-After`` estimate (HTTP 429);
-- in the scheduler process: manual runs execute on their own small thread pool
-  (``MANUAL_EXECUTOR_THREADS``), and the scheduler claims a pending request only when a
-  thread of that pool is free, so the scheduled jobs' pool never queues behind them.
+- in the scheduler process (``manual_pool.py``): manual runs execute on their own small
+  thread pool (``MANUAL_EXECUTOR_THREADS``), and the scheduler claims a pending request only
+  when a thread of that pool is free, so the scheduled jobs' pool never queues behind them.
 """
 
-import contextlib
 import math
 from datetime import timedelta
 
@@ -19,10 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from scheduler_monitor import conf
-from scheduler_monitor.executors import ScheduledTimeExecutor
 from scheduler_monitor.models import JobDefinition, RunStatus, TriggerRequest, TriggerStatus
 
-MANUAL_EXECUTOR = "manual"
 # A claimed request without a run this long after its pick-up was lost with its scheduler.
 LOST_AFTER = timedelta(minutes=10)
 # Any one lock key of our own for pg_advisory_xact_lock: "scheduler_monitor triggers".
@@ -97,26 +94,3 @@ def check_trigger_capacity(*, job: JobDefinition) -> None:
             limit=total_limit,
             retry_after=_retry_after(job, total - total_limit + 1),
         )
-
-
-# --- In the scheduler process ------------------------------------------------------------
-
-
-class ManualRunExecutor(ScheduledTimeExecutor):
-    """The manual runs' own thread pool; knows how many runs it has not finished."""
-
-    def __init__(self, max_workers: int | None = None):
-        self.max_workers = max_workers or conf.get("MANUAL_EXECUTOR_THREADS")
-        super().__init__(self.max_workers)
-
-    @property
-    def unfinished(self) -> int:
-        # BaseExecutor counts submitted runs per job until each one ends; its lock exists
-        # once the scheduler started it.
-        with self._lock or contextlib.nullcontext():
-            return sum(self._instances.values())
-
-
-def free_manual_slots(executor: ManualRunExecutor, *, scheduled_not_started: int) -> int:
-    """How many more trigger requests the scheduler may claim now (0 when the pool is busy)."""
-    return max(0, executor.max_workers - executor.unfinished - scheduled_not_started)

@@ -290,6 +290,8 @@ def _day_totals(rows, existing: dict) -> dict[int, "_DayTotals"]:
         previous = existing.get(job_pk)
         if previous is not None and (recorded_at is None or recorded_at <= previous.rolled_up_at):
             continue  # already counted when the day was rolled up
+        if duration_ms is not None and not math.isfinite(duration_ms):
+            duration_ms = None  # a stored nan/inf would make the rollup unwritable
         totals.setdefault(job_pk, _DayTotals()).add(status, duration_ms)
     return totals
 

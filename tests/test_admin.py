@@ -54,3 +54,18 @@ def test_a_nul_in_an_action_form_is_a_400(admin_client, make_job):
     )
     assert response.status_code == 400
     assert not TriggerRequest.objects.exists()
+
+
+def test_it_lists_scheduler_events_read_only(admin_client, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduler_monitor.scheduler_events import database_outage_record
+
+    now = timezone.now()
+    database_outage_record(started_at=now - timedelta(seconds=20), ended_at=now, pid=3)
+    response = admin_client.get("/admin/scheduler_monitor/schedulerevent/")
+    assert response.status_code == 200
+    assert b"Could not reach the database from" in response.content
+    assert admin_client.get("/admin/scheduler_monitor/schedulerevent/add/").status_code == 403

@@ -1,4 +1,4 @@
-"""Manual-run capacity: caps on queued + running manual runs, and the manual pool's slots."""
+"""Manual-run capacity: caps on the manual runs queued or running, and what passes them."""
 
 import threading
 from datetime import timedelta
@@ -11,9 +11,7 @@ from scheduler_monitor import conf
 from scheduler_monitor.job_control import job_trigger, jobs_batch
 from scheduler_monitor.manual_capacity import (
     LOST_AFTER,
-    ManualRunExecutor,
     TriggerLimitReached,
-    free_manual_slots,
     manual_runs_in_flight,
 )
 from scheduler_monitor.models import JobRun, RunStatus, TriggerRequest, TriggerStatus
@@ -123,17 +121,6 @@ def test_simultaneous_triggers_never_pass_the_total(settings, make_job):
         thread.join()
     assert sorted(outcomes) == ["429"] * 3 + ["ok"] * 5
     assert TriggerRequest.objects.count() == 5
-
-
-def test_the_manual_pool_offers_only_its_free_threads():
-    """Slots = threads - runs submitted and unfinished - runs added but not yet started."""
-    executor = ManualRunExecutor(2)
-    assert free_manual_slots(executor, scheduled_not_started=0) == 2
-    assert free_manual_slots(executor, scheduled_not_started=1) == 1
-    executor._instances["manual-1"] = 1  # as BaseExecutor counts a submitted run
-    assert executor.unfinished == 1
-    assert free_manual_slots(executor, scheduled_not_started=1) == 0
-    assert free_manual_slots(executor, scheduled_not_started=5) == 0
 
 
 @pytest.mark.parametrize(
