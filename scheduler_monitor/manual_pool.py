@@ -32,3 +32,10 @@ class ManualRunExecutor(ScheduledTimeExecutor):
 def free_manual_slots(executor: ManualRunExecutor, *, scheduled_not_started: int) -> int:
     """How many more trigger requests the scheduler may claim now (0 when the pool is busy)."""
     return max(0, executor.max_workers - executor.unfinished - scheduled_not_started)
+
+
+def claimable(scheduler, executor: ManualRunExecutor, *, jobstore: str) -> int:
+    """Free slots, counting the manual runs already added to ``jobstore`` but not started."""
+    added = scheduler.get_jobs(jobstore=jobstore)
+    waiting = sum(1 for job in added if job.id.startswith("manual-"))
+    return free_manual_slots(executor, scheduled_not_started=waiting)

@@ -42,11 +42,7 @@ from scheduler_monitor.checks import require_use_tz
 from scheduler_monitor.discovery import is_declared_job, is_internal_job
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
 from scheduler_monitor.jobstores import ResilientDjangoJobStore
-from scheduler_monitor.manual_pool import (
-    MANUAL_EXECUTOR,
-    ManualRunExecutor,
-    free_manual_slots,
-)
+from scheduler_monitor.manual_pool import MANUAL_EXECUTOR, ManualRunExecutor, claimable
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
@@ -384,11 +380,7 @@ class SchedulerProcess:
 
     def _start_triggered_runs(self) -> None:
         # Claim only what the manual pool can start now; the rest waits in the database.
-        added = self.scheduler.get_jobs(jobstore=MANUAL_STORE)
-        free = free_manual_slots(
-            self.manual_executor,
-            scheduled_not_started=sum(1 for job in added if job.id.startswith("manual-")),
-        )
+        free = claimable(self.scheduler, self.manual_executor, jobstore=MANUAL_STORE)
         if not free:
             return
         for request in job_control.trigger_requests_claim(limit=free):
