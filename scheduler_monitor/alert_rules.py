@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from scheduler_monitor import conf, gaps
 from scheduler_monitor.jobs import job_list
@@ -27,6 +28,7 @@ from scheduler_monitor.scheduler_instances import (
 )
 from scheduler_monitor.stats import percentile
 from scheduler_monitor.timestamps import EPOCH, iso_utc
+from scheduler_monitor.window import get_window
 
 SEVERITY_EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2}
 
@@ -125,13 +127,26 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
             continue
         ratio = failures / runs
         if runs >= rule["min_runs"] and ratio > rule["threshold"]:
-            skipped = f", {missed[job_pk]} of them missed" if missed.get(job_pk) else ""
+            skipped = (
+                _(", %(count)s of them missed") % {"count": missed[job_pk]}
+                if missed.get(job_pk)
+                else ""
+            )
             alerts.append(
                 _alert(
                     rule,
-                    f"{failures} of {runs} runs failed in the last "
-                    f"{rule['window_minutes']:g} min{skipped} "
-                    f"({ratio:.0%} > {rule['threshold']:.0%})",
+                    _(
+                        "%(failures)s of %(runs)s runs failed in the last %(minutes)s min"
+                        "%(missed)s (%(ratio)s > %(threshold)s)"
+                    )
+                    % {
+                        "failures": failures,
+                        "runs": runs,
+                        "minutes": f"{rule['window_minutes']:g}",
+                        "missed": skipped,
+                        "ratio": f"{ratio:.0%}",
+                        "threshold": f"{rule['threshold']:.0%}",
+                    },
                     by_pk[job_pk],
                     value=ratio,
                     threshold=rule["threshold"],
@@ -148,7 +163,13 @@ def _consecutive_failure_alerts(rule, jobs, now) -> list[Alert]:
         return []
     streaks = failing_streaks(job_pks=list(failing))
     return [
-        _alert(rule, f"the last {count} runs failed", job, value=count, threshold=count)
+        _alert(
+            rule,
+            _("the last %(count)s runs failed") % {"count": count},
+            job,
+            value=count,
+            threshold=count,
+        )
         for pk, job in failing.items()
         if streaks.get(pk, 0) >= count
     ]
@@ -188,46 +209,55 @@ def failing_streaks(*, job_pks: list[int]) -> dict[int, int]:
 
 
 def _p95_alerts(rule, jobs, now) -> list[Alert]:
-    by_pk = {j.pk: j for j in jobs}
+    """p95 of the recent runs against a threshold and k x the job's own earlier p95.
+
+    Both read the rolling window (the job's last HISTORY_SIZE runs with their start
+    times), never the run table, so the cost does not grow with the run rate.
+    """
+    window = get_window()
+    window.refresh()
     window_start = now - timedelta(minutes=rule["window_minutes"])
-    recent = {
-        pk: durations
-        for pk, durations in _durations_by_job(job_pks=None, since=window_start).items()
-        if pk in by_pk
-    }
-    # Only a job with enough recent samples can fire: the baseline is read for those alone.
-    eligible = [pk for pk, durations in recent.items() if len(durations) >= rule["min_samples"]]
-    before: dict[int, list[float]] = {}
-    if rule.get("factor") and eligible:
-        since = window_start - timedelta(hours=rule["baseline_hours"])
-        before = _durations_by_job(job_pks=eligible, since=since, until=window_start)
+    baseline_start = window_start - timedelta(hours=rule["baseline_hours"])
     alerts = []
-    for job_pk, durations in recent.items():
+    for job in jobs:
+        durations = window.durations_since(job.job_id, window_start)
         if len(durations) < rule["min_samples"]:
             continue
-        job = by_pk[job_pk]
+        durations.sort()
         p95 = percentile(durations, 0.95)
         limits = []
         if rule.get("threshold_ms") is not None:
-            limits.append((rule["threshold_ms"], f"{rule['threshold_ms']:g} ms"))
-        baseline = before.get(job_pk, [])
-        if rule.get("factor") and len(baseline) >= rule["min_samples"]:
-            long_term = percentile(baseline, 0.95)
             limits.append(
-                (
-                    rule["factor"] * long_term,
-                    f"{rule['factor']:g} x its p95 of the {rule['baseline_hours']:g} h before "
-                    f"({long_term:.1f} ms)",
-                )
+                (rule["threshold_ms"], _("%(ms)s ms") % {"ms": f"{rule['threshold_ms']:g}"})
             )
+        if rule.get("factor"):
+            long_term, samples = window.baseline_p95(
+                job.job_id, since=baseline_start, until=window_start
+            )
+            if samples >= rule["min_samples"]:
+                limits.append(
+                    (
+                        rule["factor"] * long_term,
+                        _("%(factor)s x its p95 of the %(hours)s h before (%(ms)s ms)")
+                        % {
+                            "factor": f"{rule['factor']:g}",
+                            "hours": f"{rule['baseline_hours']:g}",
+                            "ms": f"{long_term:.1f}",
+                        },
+                    )
+                )
         exceeded = [(limit, text) for limit, text in limits if p95 > limit]
         if exceeded:
             limit, text = min(exceeded)
             alerts.append(
                 _alert(
                     rule,
-                    f"p95 {p95:.1f} ms over the last {rule['window_minutes']:g} min "
-                    f"is above {text}",
+                    _("p95 %(ms)s ms over the last %(minutes)s min is above %(limit)s")
+                    % {
+                        "ms": f"{p95:.1f}",
+                        "minutes": f"{rule['window_minutes']:g}",
+                        "limit": text,
+                    },
                     job,
                     value=p95,
                     threshold=limit,
@@ -236,32 +266,12 @@ def _p95_alerts(rule, jobs, now) -> list[Alert]:
     return alerts
 
 
-def _durations_by_job(
-    *, job_pks: list[int] | None, since: datetime, until: datetime | None = None
-) -> dict[int, list[float]]:
-    """Timed runs' durations per job pk (of all jobs when None) in [since, until), sorted.
-
-    Durations only: converting a timestamp per run was most of the p95 rule's time.
-    """
-    runs = JobRun.objects.filter(started_at__gte=since, status__in=TIMED_STATUSES).exclude(
-        duration_ms=None
-    )
-    if job_pks is not None:
-        runs = runs.filter(job_id__in=job_pks)
-    if until is not None:
-        runs = runs.filter(started_at__lt=until)
-    durations: dict[int, list[float]] = {}
-    rows = runs.order_by("job_id", "duration_ms").values_list("job_id", "duration_ms")
-    for job_pk, duration_ms in rows.iterator(chunk_size=5000):
-        durations.setdefault(job_pk, []).append(duration_ms)
-    return durations
-
-
 def _overdue_alerts(rule, jobs, now) -> list[Alert]:
     return [
         _alert(
             rule,
-            f"due {s.late_seconds:.0f} s ago (grace {s.grace_seconds:.0f} s)",
+            _("due %(late)s s ago (grace %(grace)s s)")
+            % {"late": f"{s.late_seconds:.0f}", "grace": f"{s.grace_seconds:.0f}"},
             s.job,
             value=s.late_seconds,
             threshold=s.grace_seconds,
@@ -275,8 +285,13 @@ def _stuck_alerts(rule, jobs, now) -> list[Alert]:
     return [
         _alert(
             rule,
-            f"run {s.run.pk} running for {s.running_seconds:.0f} s "
-            f"(max {s.max_runtime_seconds:.0f} s, {s.derived_from})",
+            _("run %(run)s running for %(seconds)s s (max %(max)s s, %(source)s)")
+            % {
+                "run": s.run.pk,
+                "seconds": f"{s.running_seconds:.0f}",
+                "max": f"{s.max_runtime_seconds:.0f}",
+                "source": s.derived_from,
+            },
             s.run.job,
             value=s.running_seconds,
             threshold=s.max_runtime_seconds,
@@ -292,15 +307,19 @@ def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
         return []
     status = read_status()
     if status.running:
-        message = "no live scheduler holds the lease; a standby takes it over when it expires"
+        message = _("no live scheduler holds the lease; a standby takes it over when it expires")
     elif status.instance is None:
-        message = "no scheduler has ever started"
+        message = _("no scheduler has ever started")
     elif status.instance.stopped_at is not None:
-        message = f"scheduler {status.instance} stopped at {iso_utc(status.instance.stopped_at)}"
+        message = _("scheduler %(instance)s stopped at %(at)s") % {
+            "instance": status.instance,
+            "at": iso_utc(status.instance.stopped_at),
+        }
     else:
-        message = (
-            f"scheduler {status.instance} last heartbeat {status.heartbeat_age_seconds:.0f} s ago"
-        )
+        message = _("scheduler %(instance)s last heartbeat %(age)s s ago") % {
+            "instance": status.instance,
+            "age": f"{status.heartbeat_age_seconds:.0f}",
+        }
     return [_alert(rule, message, value=status.heartbeat_age_seconds)]
 
 

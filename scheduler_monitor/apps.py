@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SchedulerMonitorConfig(AppConfig):
     name = "scheduler_monitor"
-    verbose_name = "Scheduler monitor"
+    verbose_name = _("Scheduler monitoring")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

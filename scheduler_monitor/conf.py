@@ -26,7 +26,10 @@ MANUAL_MAX_PER_JOB             5                              manual runs of one
                                                               running at once (more: HTTP 429)
 MANUAL_MAX_TOTAL               20                             ... of all jobs together
 MISFIRE_GRACE_TIME             30                             seconds a late run may still start
-EXECUTION_LOG_MAX_AGE          3600                           seconds of django-apscheduler's log
+DJANGO_APSCHEDULER_EXECUTIONS  False                          also fill django-apscheduler's
+                                                              DjangoJobExecution log (a 2nd
+                                                              write per run; JobRun has it all)
+EXECUTION_LOG_MAX_AGE          3600                           seconds of that log kept
 AUTO_REFRESH_SECONDS           30                             dashboard auto-refresh interval
 HEATMAP_ALARM_THRESHOLD        5                              failures per cell marked as alarm
 BRIEF_METRICS                  True                           export the brief's ``*_ms`` gauges
@@ -61,7 +64,11 @@ and the kind's parameters (defaults in ``ALERT_KIND_PARAMS``):
 - ``consecutive_failures``: the job's last ``count`` runs all failed.
 - ``p95``: the p95 of the runs over ``window_minutes`` (at least ``min_samples``) above
   ``threshold_ms``, or above ``factor`` times the job's own p95 over the ``baseline_hours``
-  before that window (give one or both).
+  before that window (give one or both). Both are read from the rolling window (the job's
+  last ``HISTORY_SIZE`` runs), not the run table, so evaluating costs the same at any run
+  rate: a job that runs more often than ``HISTORY_SIZE`` times per ``baseline_hours``
+  gets a baseline as long as those runs reach back (e.g. ~15.7 h of the 24 h for a job
+  running every minute), and the baseline is reused for about 5 minutes.
 - ``overdue``: the job's next run is past due by more than its grace.
 - ``stuck``: a run is still running past the job's max runtime.
 - ``scheduler_down``: no scheduler has a fresh heartbeat.
@@ -91,6 +98,7 @@ DEFAULTS: dict[str, Any] = {
     "MANUAL_MAX_PER_JOB": 5,
     "MANUAL_MAX_TOTAL": 20,
     "MISFIRE_GRACE_TIME": 30,
+    "DJANGO_APSCHEDULER_EXECUTIONS": False,
     "EXECUTION_LOG_MAX_AGE": 3600,
     "AUTO_REFRESH_SECONDS": 30,
     "HEATMAP_ALARM_THRESHOLD": 5,
@@ -172,6 +180,7 @@ BOOLEANS = {
     "METRICS_REQUIRE_TOKEN",
     "SCHEMA_PUBLIC",
     "SQLITE_TUNING",
+    "DJANGO_APSCHEDULER_EXECUTIONS",
 }
 
 

@@ -91,12 +91,17 @@ class SchedulerCollector(Collector):
         families = self._families()
         bounds = conf.get("HISTOGRAM_BUCKETS")
         self._add_jobs(families, snapshot.jobs, bounds)
+        self._add_scheduler(families, snapshot)
+        return iter([*families.values(), *scheduler_event_metrics.families()])
+
+    @staticmethod
+    def _add_scheduler(families: dict[str, Metric], snapshot) -> None:
+        """The samples about the scheduler itself (not per job)."""
         status = snapshot.status
         # Lease-aware: a live standby alone runs no job, so it does not count as up.
         families["up"].add_metric([], 1 if snapshot.running else 0)
         if status.instance is not None:
             families["heartbeat"].add_metric([], status.instance.heartbeat_at.timestamp())
-        return iter([*families.values(), *scheduler_event_metrics.families()])
 
     def _families(self) -> dict[str, Metric]:
         # The brief's counters are idiomatic too: they stay when its other families are off.

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from scheduler_monitor import conf, gaps
-from scheduler_monitor.failure_counts import failures_per_job_and_bucket, failures_per_job_and_day
+from scheduler_monitor.failure_counts import failures_per_job_and_day, rolled_up_failures
+from scheduler_monitor.hourly_counts import failures_per_job_and_hour
 from scheduler_monitor.jobs import job_list
-from scheduler_monitor.models import JobRunDailyRollup
 from scheduler_monitor.timestamps import iso_utc, utc_days
 
 
@@ -62,7 +62,7 @@ def failure_heatmap(
     if bucket == "day":
         per_bucket = failures_per_job_and_day(buckets)
     else:
-        per_bucket = failures_per_job_and_bucket(edges)
+        per_bucket = failures_per_job_and_hour(buckets)  # past hours memoised
     per_bucket = _plus(per_bucket, gaps.missed_times_per_job_and_bucket(edges))
     return heatmap_from_counts(bucket=bucket, buckets=buckets, jobs=jobs, counts=per_bucket)
 
@@ -146,12 +146,7 @@ def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> Fai
     day_list = utc_days(days, now)
     buckets = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list]
     jobs = heatmap_jobs()
-    rolled_up = {
-        (job_pk, day): failures + missed
-        for job_pk, day, failures, missed in JobRunDailyRollup.objects.filter(day__gte=day_list[0])
-        .order_by()
-        .values_list("job_id", "day", "failures", "missed")
-    }
+    rolled_up = rolled_up_failures(day_list[0])  # failures + missed, memoised
     edges = [*buckets, buckets[-1] + timedelta(days=1)]
     raw = _plus(failures_per_job_and_day(buckets), gaps.missed_times_per_job_and_bucket(edges))
     no_runs = [0] * len(day_list)

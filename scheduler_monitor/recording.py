@@ -276,7 +276,7 @@ class Recorder:
         }
         if finish_and_count_in_one_statement(job_pk, record, fields):
             get_window().note_recorded(
-                record.run_id, record.job_id, record.duration_ms, recorded_at
+                record.run_id, record.job_id, record.duration_ms, recorded_at, record.started_at
             )
             return record.run_id
         with transaction.atomic():
@@ -300,7 +300,9 @@ class Recorder:
                 )
             update_job(job_pk, {**counter_updates(record), **histogram_updates(job_pk, [record])})
         if record.status in TIMED_STATUSES and record.duration_ms is not None:
-            get_window().note_recorded(run_id, record.job_id, record.duration_ms, recorded_at)
+            get_window().note_recorded(
+                run_id, record.job_id, record.duration_ms, recorded_at, record.started_at
+            )
         return run_id
 
 

@@ -22,12 +22,13 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
-from django_apscheduler.models import DjangoJob, DjangoJobExecution
+from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor import (
     conf,
     database_outages,
     discovery,
+    execution_log,
     gaps,
     job_control,
     jobs,
@@ -41,7 +42,6 @@ from scheduler_monitor import (
 from scheduler_monitor.checks import require_use_tz
 from scheduler_monitor.discovery import is_declared_job, is_internal_job
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
-from scheduler_monitor.jobstores import ResilientDjangoJobStore
 from scheduler_monitor.manual_pool import MANUAL_EXECUTOR, ManualRunExecutor, claimable
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
@@ -75,7 +75,10 @@ class SchedulerProcess:
     def __init__(self, scheduler=None):
         if scheduler is None:
             scheduler = BlockingScheduler(
-                jobstores={"default": ResilientDjangoJobStore(), MANUAL_STORE: MemoryJobStore()},
+                jobstores={
+                    "default": execution_log.MonitoredJobStore(),
+                    MANUAL_STORE: MemoryJobStore(),
+                },
                 executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
                 job_defaults={
                     "coalesce": True,
@@ -428,8 +431,8 @@ class SchedulerProcess:
         )
 
     def _prune_execution_log(self, now: float) -> None:
-        # JobRun is the history; django-apscheduler's own log is kept short, not twice.
-        if now - self._last_log_prune < 300:
+        # JobRun is the history; django-apscheduler's own log, when filled, is kept short.
+        if not execution_log.executions_enabled() or now - self._last_log_prune < 300:
             return
-        DjangoJobExecution.objects.delete_old_job_executions(conf.get("EXECUTION_LOG_MAX_AGE"))
+        execution_log.prune_executions()
         self._last_log_prune = now

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from scheduler_monitor import exposition_cache, hourly_counts
 from scheduler_monitor.failure_counts import reset_failure_memo
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import FinishedRun, get_recorder, reset_recorder
@@ -30,10 +31,14 @@ def fresh_process_state(declared_jobs):
     reset_window()
     reset_recorder()
     reset_failure_memo()
+    exposition_cache.reset()
+    hourly_counts.reset()
     yield
     reset_window()
     reset_recorder()
     reset_failure_memo()
+    exposition_cache.reset()
+    hourly_counts.reset()
     registry.clear()
     for spec in saved.values():
         registry.register(spec)

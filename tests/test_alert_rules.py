@@ -14,7 +14,9 @@ from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor import scheduler_instances
 from scheduler_monitor.alert_rules import alerts_status, firing_alerts
+from scheduler_monitor.jobs import job_list
 from scheduler_monitor.models import JobRun, RunStatus
+from scheduler_monitor.window import get_window
 from tests.sqlite_plans import query_plan
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -338,3 +340,48 @@ def test_it_costs_the_same_queries_for_2_or_20_healthy_jobs(make_job, runs):
     for _ in range(18):
         runs(make_job(expected_interval_seconds=60), [S] * 3)
     assert count_queries() == few
+
+
+def test_the_p95_rule_reads_the_rolling_window_not_the_run_table(
+    make_job, runs, settings, django_assert_num_queries
+):
+    """Recent and baseline p95 come from the window: no query once it is fresh."""
+    settings.SCHEDULER_MONITOR = {"WINDOW_REFRESH_INTERVAL": 3600}
+    slow = make_job()
+    runs(slow, [S] * 30, ago=timedelta(hours=3), durations=[100.0] * 30)
+    runs(slow, [S] * 10, durations=[1000.0] * 10)
+    get_window().refresh(force=True)
+    jobs = list(job_list())
+    rule = {"name": "r", "severity": "warning", "kind": "p95", "min_samples": 5, "factor": 3}
+    with django_assert_num_queries(0):
+        (alert,) = firing_alerts(rules=[rule], jobs=jobs)
+    assert (alert.job_id, alert.value, alert.threshold) == (slow.job_id, 1000.0, 300.0)
+
+
+def test_the_p95_baseline_reaches_back_as_far_as_the_window_keeps_runs(make_job, runs, settings):
+    """With HISTORY_SIZE 20, only the 10 runs before the recent ones make the baseline."""
+    settings.SCHEDULER_MONITOR = {"HISTORY_SIZE": 20}
+    job = make_job()
+    runs(job, [S] * 30, ago=timedelta(hours=5), durations=[1000.0] * 30)  # beyond the window
+    runs(job, [S] * 10, ago=timedelta(hours=2), durations=[100.0] * 10)
+    runs(job, [S] * 10, durations=[400.0] * 10)
+    (alert,) = firing_alerts(
+        rules=[{"name": "r", "severity": "warning", "kind": "p95", "min_samples": 5, "factor": 3}]
+    )
+    assert alert.threshold == pytest.approx(300.0)
+
+
+def test_alert_texts_and_units_follow_the_active_language(make_job, runs):
+    from django.utils import translation
+
+    job = make_job()
+    runs(job, [F, F, F, F])
+    rule = {"name": "r", "severity": "warning", "kind": "failure_ratio", "min_runs": 4}
+    with translation.override("zh-hans"):
+        (alert,) = firing_alerts(rules=[rule])
+    assert alert.message == "最近 60 分钟内 4 次运行中有 4 次失败（100% > 50%）"
+    with translation.override("zh-hans"):
+        (down,) = firing_alerts(
+            rules=[{"name": "d", "severity": "critical", "kind": "scheduler_down"}]
+        )
+    assert down.message == "从未启动过调度器"

@@ -102,3 +102,25 @@ def test_the_next_day_moves_the_memoised_days_on(history, frozen):
 
 def test_one_day_is_today_alone(history):
     assert failures_per_job_and_day(day_starts(1)) == recount(day_starts(1))
+
+
+def test_rolled_up_failures_are_read_once_and_again_after_a_prune_wrote_more(
+    make_job, django_assert_num_queries
+):
+    from scheduler_monitor.failure_counts import rolled_up_failures
+    from scheduler_monitor.models import JobRunDailyRollup
+
+    job = make_job()
+    first = NOW.date() - timedelta(days=29)
+
+    def rollup(day, failures):
+        JobRunDailyRollup.objects.create(
+            job=job, day=day, runs=10, failures=failures, rolled_up_at=NOW
+        )
+
+    rollup(first + timedelta(days=1), 3)
+    assert rolled_up_failures(first) == {(job.pk, first + timedelta(days=1)): 3}
+    with django_assert_num_queries(1):  # the signature only
+        assert rolled_up_failures(first) == {(job.pk, first + timedelta(days=1)): 3}
+    rollup(first + timedelta(days=2), 5)
+    assert rolled_up_failures(first)[(job.pk, first + timedelta(days=2))] == 5

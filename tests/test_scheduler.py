@@ -72,8 +72,11 @@ def test_a_started_scheduler_syncs_declarations_into_rows_and_the_job_store(
     assert process.instance.stopped_at is not None
 
 
-def test_it_prunes_django_apschedulers_own_execution_log(db, settings):
-    settings.SCHEDULER_MONITOR = {"EXECUTION_LOG_MAX_AGE": 60}
+def test_it_prunes_django_apschedulers_own_execution_log_when_it_fills_it(db, settings):
+    settings.SCHEDULER_MONITOR = {
+        "EXECUTION_LOG_MAX_AGE": 60,
+        "DJANGO_APSCHEDULER_EXECUTIONS": True,
+    }
     store_job = DjangoJob.objects.create(id="x", job_state=b"")
     old = DjangoJobExecution.objects.create(
         job=store_job, status="Executed", run_time=timezone.now() - timedelta(hours=1)
@@ -85,6 +88,17 @@ def test_it_prunes_django_apschedulers_own_execution_log(db, settings):
     remaining = set(DjangoJobExecution.objects.values_list("pk", flat=True))
     assert remaining == {fresh.pk}
     assert old.pk not in remaining
+
+
+def test_it_leaves_a_log_it_does_not_fill_alone(db, settings, django_assert_num_queries):
+    settings.SCHEDULER_MONITOR = {"EXECUTION_LOG_MAX_AGE": 60}
+    store_job = DjangoJob.objects.create(id="x", job_state=b"")
+    DjangoJobExecution.objects.create(
+        job=store_job, status="Executed", run_time=timezone.now() - timedelta(hours=1)
+    )
+    with django_assert_num_queries(0):
+        SchedulerProcess()._prune_execution_log(now=10_000.0)
+    assert DjangoJobExecution.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -32,7 +34,7 @@ from scheduler_monitor import (
     scheduler_instances,
     summary,
 )
-from scheduler_monitor.dashboard import charts
+from scheduler_monitor.dashboard import charts, fragment_diff, job_table
 from scheduler_monitor.exposition import scheduler_exposition
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.stats import EMPTY_STATS, summarise
@@ -142,6 +144,12 @@ def live_context(request: HttpRequest) -> dict:
         )
         for m in metrics
     ]
+    table = job_table.table_page(
+        job_table.by_trouble(rows),
+        page=request.GET.get("jobs_page", ""),
+        query=query,
+        category=category,
+    )
     overview = scheduler_instances.scheduler_overview(now=now)
     return {
         "alerts": alert_rules.alerts_report(now=now, jobs=[m.job for m in metrics]),
@@ -151,8 +159,9 @@ def live_context(request: HttpRequest) -> dict:
         "roles": overview.roles,
         "scheduler_events": scheduler_events.recent_events(limit=5),
         "chain": notification_chain.notification_chain(),
-        "rows": rows,
-        "visible_rows": sum(1 for r in rows if r.visible),
+        "rows": table.rows,
+        "table": table,
+        "visible_rows": table.matching,
         "categories": sorted({r.metrics.job.category for r in rows}),
         "query": query,
         "category": category,
@@ -186,9 +195,23 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
 
 @staff_member_required
 @require_GET
-def dashboard_fragments(request: HttpRequest) -> TemplateResponse:
-    """The refreshable parts of the dashboard, rendered by the same partials as the page."""
-    return TemplateResponse(request, "scheduler_monitor/_live.html", live_context(request))
+def dashboard_fragments(request: HttpRequest) -> HttpResponse:
+    """The refreshable parts of the dashboard, rendered by the same partials as the page.
+
+    Only what changed since the page's copy (fragment_diff): 304 when nothing did.
+    """
+    fragments = fragment_diff.render_fragments(live_context(request), request)
+    tag = fragment_diff.etag(fragments)
+    sent = [t.removeprefix("W/") for t in parse_etags(request.headers.get("If-None-Match", ""))]
+    if tag in sent:
+        response = HttpResponseNotModified()
+    else:
+        known = fragment_diff.known_digests(request.headers.get("X-SM-Known", ""))
+        response = HttpResponse(fragment_diff.changed_only(fragments, known))
+    response["ETag"] = tag
+    response["Cache-Control"] = "no-cache, private"
+    patch_vary_headers(response, ["X-SM-Known"])
+    return response
 
 
 @staff_member_required

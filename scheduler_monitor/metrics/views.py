@@ -1,6 +1,5 @@
 """Prometheus scrape endpoints; the exposition is prometheus_client's own."""
 
-import gzip
 import os
 
 from django.http import HttpRequest, HttpResponse
@@ -8,8 +7,7 @@ from django.views.decorators.http import require_http_methods
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
-from scheduler_monitor import conf
-from scheduler_monitor.exposition import SchedulerCollector
+from scheduler_monitor import conf, exposition_cache
 from scheduler_monitor.metrics.auth import (
     MetricsAuthError,
     auth_error_response,
@@ -17,24 +15,24 @@ from scheduler_monitor.metrics.auth import (
 )
 
 
-class CombinedRegistry:
-    """Collect several registries/collectors as one, without registering anything globally."""
-
-    def __init__(self, *sources):
-        self.sources = sources
-
-    def collect(self):
-        for source in self.sources:
-            yield from source.collect()
-
-
 def exposition(request: HttpRequest, registry) -> HttpResponse:
-    """Encode as the client's Accept asks (text 0.0.4 or OpenMetrics), gzip if accepted."""
+    """Encode as the client's Accept asks (text 0.0.4 or OpenMetrics), gzip if accepted.
+
+    ``registry``: what to export beside the scheduler families (None: nothing). The
+    scheduler families come from exposition_cache: byte for byte the encoder's output,
+    with unchanged jobs' lines reused.
+    """
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    output = encoder(registry)
+    segments = []
+    if registry is not None:
+        segments.append(exposition_cache.without_eof(encoder, encoder(registry)))
+    segments += exposition_cache.scheduler_segments(encoder=encoder)
+    if exposition_cache.is_openmetrics(encoder):
+        segments.append(exposition_cache.EOF_LINE)
     compress = gzip_accepted(request.headers.get("Accept-Encoding", ""))
     response = HttpResponse(
-        gzip.compress(output) if compress else output, content_type=content_type
+        exposition_cache.gzipped(segments) if compress else b"".join(segments),
+        content_type=content_type,
     )
     if compress:
         response["Content-Encoding"] = "gzip"
@@ -49,7 +47,7 @@ def scheduler_metrics(request: HttpRequest) -> HttpResponse:
         check_metrics_access(request)
     except MetricsAuthError as exc:
         return auth_error_response(exc)
-    return exposition(request, SchedulerCollector())
+    return exposition(request, None)
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -69,5 +67,5 @@ def process_metrics(request: HttpRequest) -> HttpResponse:
         # django-prometheus does, but keep our collector (it reads the shared database).
         workers = CollectorRegistry()
         multiprocess.MultiProcessCollector(workers)
-        return exposition(request, CombinedRegistry(workers, SchedulerCollector()))
-    return exposition(request, CombinedRegistry(REGISTRY, SchedulerCollector()))
+        return exposition(request, workers)
+    return exposition(request, REGISTRY)

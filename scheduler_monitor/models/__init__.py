@@ -92,7 +92,10 @@ class JobDefinition(models.Model):
 
 
 class JobRun(models.Model):
-    job = models.ForeignKey(JobDefinition, on_delete=models.CASCADE, related_name="runs")
+    # No index of its own: the (job, started_at) index leads with it (11 B a run saved).
+    job = models.ForeignKey(
+        JobDefinition, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices)
     trigger = models.CharField(
         _("trigger"), max_length=16, choices=RunTrigger.choices, default=RunTrigger.SCHEDULED

@@ -100,7 +100,16 @@
   var search = document.getElementById("sm-search");
   var category = document.getElementById("sm-category");
   var countLabel = document.getElementById("sm-visible-count");
+  function tablePaged() {
+    var wrap = document.getElementById("sm-jobs");
+    return wrap && wrap.dataset.paged === "1";
+  }
   function applyFilter() {
+    if (tablePaged()) {  /* the server filtered every job; this page shows some of them */
+      var wrap = document.getElementById("sm-jobs");
+      countLabel.textContent = wrap.dataset.matching + " / " + wrap.dataset.total;
+      return;
+    }
     var query = search.value.trim().toLowerCase();
     var wanted = category.value;
     var rows = root.querySelectorAll("#sm-job-table tbody tr.sm-row");
@@ -115,10 +124,17 @@
     if (none) { none.hidden = shown > 0 || rows.length === 0; }
     countLabel.textContent = shown + " / " + rows.length;
   }
+  var filterTimer = null;
   function onFilter() {
-    applyFilter();
     setParam("q", search.value.trim());
     setParam("category", category.value);
+    if (tablePaged()) {  /* too many jobs for the page: ask the server, which has them all */
+      setParam("jobs_page", "");
+      window.clearTimeout(filterTimer);
+      filterTimer = window.setTimeout(refresh, 250);
+      return;
+    }
+    applyFilter();
   }
   search.addEventListener("input", onFilter);
   category.addEventListener("change", onFilter);
@@ -167,32 +183,66 @@
       refresh();
     }, seconds * 1000);
   }
+  var pendingRefresh = false;
+  var lastEtag = null;
+  var lastQuery = null;
+  /* What this page shows, as digests: the server sends only the parts that differ. */
+  function knownDigests() {
+    var items = [];
+    var parts = root.querySelectorAll("[data-fragment][data-digest]");
+    for (var i = 0; i < parts.length; i++) { items.push(parts[i].id + "=" + parts[i].dataset.digest); }
+    var rows = root.querySelectorAll("#sm-job-table tr.sm-row[data-digest]");
+    for (var j = 0; j < rows.length; j++) { items.push("row:" + rows[j].dataset.jobId + "=" + rows[j].dataset.digest); }
+    return items.join(" ");
+  }
+  function swapFragments(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var parts = doc.querySelectorAll("[data-fragment]");
+    for (var i = 0; i < parts.length; i++) {
+      var current = document.getElementById(parts[i].id);
+      if (!current || parts[i].hasAttribute("data-unchanged")) { continue; }
+      var fresh = document.importNode(parts[i], true);
+      if (fresh.id === "sm-jobs") {
+        /* Rows the page has already: keep its own element, in the server's order. */
+        var kept = fresh.querySelectorAll("tr.sm-row[data-unchanged]");
+        for (var k = 0; k < kept.length; k++) {
+          var old = current.querySelector('tr.sm-row[data-job-id="' + CSS.escape(kept[k].dataset.jobId) + '"]');
+          if (old) { kept[k].replaceWith(old); }
+        }
+      }
+      if (fresh.classList.contains("sm-heatmap")) { fresh.hidden = fresh.dataset.range !== heatRange; }
+      current.replaceWith(fresh);
+    }
+  }
   function refresh() {
-    if (inFlight) { return; }
+    if (inFlight) { pendingRefresh = true; return; }
     inFlight = true;
     var params = new URLSearchParams(window.location.search);
     params.delete("tab");
-    var url = root.dataset.fragmentsUrl + (params.toString() ? "?" + params.toString() : "");
-    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+    var query = params.toString();
+    var url = root.dataset.fragmentsUrl + (query ? "?" + query : "");
+    var headers = { "X-Requested-With": "fetch", "X-SM-Known": knownDigests() };
+    /* The ETag stands for the fragments of one query (search, category, page). */
+    if (lastEtag && lastQuery === query) { headers["If-None-Match"] = lastEtag; }
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: headers })
       .then(function (response) {
-        if (response.redirected || !response.ok) { throw new Error("HTTP " + response.status); }
-        return response.text();
+        if (response.redirected || (!response.ok && response.status !== 304)) { throw new Error("HTTP " + response.status); }
+        lastEtag = response.headers.get("ETag");
+        lastQuery = query;
+        root.dataset.lastStatus = String(response.status);
+        return response.status === 304 ? null : response.text();
       })
       .then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        var parts = doc.querySelectorAll("[data-fragment]");
-        for (var i = 0; i < parts.length; i++) {
-          var current = document.getElementById(parts[i].id);
-          if (!current) { continue; }
-          if (parts[i].classList.contains("sm-heatmap")) { parts[i].hidden = parts[i].dataset.range !== heatRange; }
-          current.replaceWith(document.importNode(parts[i], true));
-        }
+        if (html !== null) { swapFragments(html); }
         errorLabel.hidden = true;
         afterRender();
         root.dataset.refreshes = String(parseInt(root.dataset.refreshes, 10) + 1);
       })
       .catch(function () { errorLabel.hidden = false; })
-      .then(function () { inFlight = false; schedule(); });
+      .then(function () {
+        inFlight = false;
+        if (pendingRefresh) { pendingRefresh = false; refresh(); } else { schedule(); }
+      });
   }
   function afterRender() {
     localiseTimes(root);

@@ -1,4 +1,9 @@
-"""Build the benchmark data set fast: 1,000 jobs in 20 categories, 1,000,000 runs over 30 days.
+"""Build the benchmark data sets fast (``run.PROFILES``): rows at the database's bulk speed.
+
+- ``suite``: 1,000 jobs in 20 categories, 1,000,000 runs over 30 days (~33 a job a day);
+- ``production``: the same 1,000 jobs each running once a minute for 25 h (1,500,000
+  runs), plus 30 days of daily rollups before that (what pruning leaves behind);
+- ``jobs5000``: 5,000 jobs, 1,000,000 runs over 30 days.
 
 Rows go in at the database's bulk speed (``executemany`` in one transaction on SQLite,
 ``COPY`` on PostgreSQL), never row by row through the ORM. Counters and last-* fields are
@@ -31,7 +36,7 @@ RUN_COLUMNS = [
 ]
 
 
-def generate_runs(job_pks: list[int], runs: int, days: int, now: datetime, seed: int = 1):
+def generate_runs(job_pks: list[int], runs: int, days: float, now: datetime, seed: int = 1):
     """Yield run tuples (columns as RUN_COLUMNS) spread evenly over the days, ~3 % failures."""
     rng = random.Random(seed)
     per_job = runs // len(job_pks)
@@ -81,10 +86,20 @@ def create_jobs(count: int, categories: int) -> list[int]:
     return list(JobDefinition.objects.order_by("pk").values_list("pk", flat=True))
 
 
-def build(*, jobs: int = 1000, runs: int = 1_000_000, days: int = 30, categories: int = 20):
+def build(
+    *,
+    jobs: int = 1000,
+    runs: int = 1_000_000,
+    days: float = 30,
+    categories: int = 20,
+    rollup_days: int = 0,
+):
     """Replace the tables' contents with the data set; return (jobs, runs) written."""
+    from scheduler_monitor.models import JobRunDailyRollup
+
     now = datetime.now(UTC)
     with transaction.atomic():
+        JobRunDailyRollup.objects.all().delete()
         JobRun.objects.all().delete()
         JobDefinition.objects.all().delete()
         job_pks = create_jobs(jobs, categories)
@@ -133,11 +148,43 @@ def build(*, jobs: int = 1000, runs: int = 1_000_000, days: int = 30, categories
             ],
             batch_size=500,
         )
+    if rollup_days:
+        build_rollups(job_pks, now - timedelta(days=days), rollup_days)
     with connection.cursor() as cursor:
         # VACUUM too on PostgreSQL: the settled state autovacuum reaches on a real table
         # (visibility map set, so covering indexes are read without the heap).
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     return len(job_pks), sum(c[0] + c[1] for c in counters.values())
+
+
+def build_rollups(job_pks: list[int], before: datetime, days: int) -> int:
+    """Daily rollups of each job for the ``days`` whole UTC days before ``before``."""
+    from scheduler_monitor.models import JobRunDailyRollup
+
+    rng = random.Random(5)
+    last = before.date() - timedelta(days=1)
+    rows = []
+    for pk in job_pks:
+        median_ms = random.Random(pk).choice([20, 50, 120, 300, 800, 2000])
+        for d in range(days):
+            failures = rng.randrange(0, 40)
+            rows.append(
+                JobRunDailyRollup(
+                    job_id=pk,
+                    day=last - timedelta(days=d),
+                    runs=1440,
+                    successes=1440 - failures,
+                    failures=failures,
+                    duration_count=1440,
+                    duration_sum_ms=1440 * median_ms * 1.13,
+                    duration_min_ms=median_ms * 0.2,
+                    duration_max_ms=median_ms * 6,
+                    duration_p95_ms=median_ms * 2.3,
+                    rolled_up_at=before,
+                )
+            )
+    JobRunDailyRollup.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -201,7 +248,7 @@ def schedule_ahead() -> None:
             )
 
 
-def build_peer(*, runs: int, days: int = 30) -> int:
+def build_peer(*, runs: int, days: float = 30) -> int:
     """Store our jobs and runs again as django-apscheduler's DjangoJob / DjangoJobExecution rows.
 
     Same job ids (so our pages see the jobs as scheduled) and the same number of runs over the

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scheduler_monitor import conf
+from scheduler_monitor.dashboard import job_table
 from scheduler_monitor.models import JobDefinition, SchedulerInstance
 from scheduler_monitor.window import get_window
 
@@ -322,7 +323,9 @@ def test_it_renders_with_a_fixed_number_of_queries(
     with django_assert_num_queries(QUERIES):
         response = staff_client.get(URL)
     assert response.status_code == 200
-    assert len(parse(response.content).find_all("tr", class_="sm-row")) == jobs
+    # Beyond a few hundred jobs the table shows one page (tests/dashboard/test_job_table.py).
+    shown = jobs if jobs <= job_table.PAGED_BEYOND else job_table.PAGE_SIZE
+    assert len(parse(response.content).find_all("tr", class_="sm-row")) == shown
     with django_assert_num_queries(QUERIES):
         staff_client.get(reverse("scheduler_monitor_fragments"))
 
@@ -333,3 +336,21 @@ def test_an_odd_refresh_value_falls_back_to_the_setting(staff_client, raw):
     response = staff_client.get("/scheduler-monitoring", {"refresh": raw})
     assert response.status_code == 200
     assert response.context["refresh_seconds"] == conf.get("AUTO_REFRESH_SECONDS")
+
+
+def test_the_admin_index_has_one_scheduler_monitoring_section(staff_client, db):
+    """The dashboard is the first row of the app's own section, not a section of its own."""
+    index = parse(staff_client.get(reverse("admin:index")).content)
+    captions = [c.text for c in index.find_all("caption")]
+    assert captions.count("Scheduler monitoring") == 1
+    assert "Scheduler monitor" not in captions
+    section = index.find_all("div", class_="app-scheduler_monitor")
+    assert len(section) == 1
+    links = [a.attrs["href"] for a in section[0].find_all("a")]
+    assert links[1] == URL  # caption first, then the dashboard row
+    assert "/admin/scheduler_monitor/jobrun/" in links
+
+
+def test_the_page_has_a_favicon(staff_client, db):
+    page = staff_client.get(URL).content.decode()
+    assert 'rel="icon" href="/static/scheduler_monitor/favicon.svg"' in page

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_apscheduler.models import DjangoJob
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from scheduler_monitor.models import (
     JobDefinition,
@@ -78,6 +78,8 @@ def test_it_records_runs_writes_heartbeats_and_stops_cleanly(scheduler, tmp_path
     assert "Traceback" in failed_run.traceback
     # Nothing is left running after a clean stop.
     assert not JobRun.objects.filter(status=RunStatus.RUNNING).exists()
+    # Recorded once: django-apscheduler's own execution log stays empty by default.
+    assert not DjangoJobExecution.objects.exists()
     # The schedule is persisted in django-apscheduler's job store.
     assert {"fast_ok", "fast_fail", "slow_job"} <= set(
         DjangoJob.objects.values_list("id", flat=True)

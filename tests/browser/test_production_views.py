@@ -1,0 +1,80 @@
+"""In Chromium: a phone's first screen, the changed-rows refresh, the paged table's search."""
+
+import pytest
+from django.db.models import F
+
+from scheduler_monitor.dashboard import job_table
+from scheduler_monitor.models import JobDefinition
+
+pytestmark = pytest.mark.slow
+
+PHONE = {"width": 375, "height": 667}
+
+
+def expect():
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect
+
+
+@pytest.mark.parametrize("page", [PHONE], indirect=True, ids=["375px"])
+def test_a_phones_first_screen_shows_the_status_and_the_problem_count(page, login, browser_dataset):
+    """Scheduler status, then the number of alerts, both above the fold; status column in view."""
+    login(page)
+    height, width = PHONE["height"], PHONE["width"]
+    status = page.locator("#sm-status").bounding_box()
+    count = page.locator("#sm-problem-count").bounding_box()
+    assert status["y"] + 20 < height, status  # its label line is on the first screen
+    assert count["y"] + count["height"] <= height, count
+    assert status["y"] < count["y"]
+    expect()(page.locator("#sm-problem-count")).to_contain_text("alert")
+    first_row_status = page.locator("#sm-job-table tbody tr.sm-row").first.locator("td").nth(8)
+    box = first_row_status.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width, box
+    assert page.js_errors == []
+
+
+def test_a_refresh_replaces_only_the_rows_that_changed(page, login, browser_dataset, record_run):
+    """The other rows stay the very same DOM elements; the changed one is new."""
+    login(page, "/scheduler-monitoring?refresh=0")
+    check = expect()
+    page.click("#sm-refresh-now")  # the first refresh gives the page its digests
+    check(page.locator("#sm-dashboard")).to_have_attribute("data-refreshes", "1")
+    page.evaluate(
+        """() => document.querySelectorAll('#sm-job-table tr.sm-row')
+                 .forEach(row => { row.dataset.mark = 'kept'; })"""
+    )
+    page.click("#sm-refresh-now")  # nothing changed: a 304
+    check(page.locator("#sm-dashboard")).to_have_attribute("data-refreshes", "2")
+    assert page.get_attribute("#sm-dashboard", "data-last-status") == "304"
+    record_run("alpha_job", status="failure", error="boom")
+    page.click("#sm-refresh-now")
+    check(page.locator("#sm-dashboard")).to_have_attribute("data-refreshes", "3")
+    assert page.get_attribute("#sm-dashboard", "data-last-status") == "200"
+    marks = page.eval_on_selector_all(
+        "#sm-job-table tr.sm-row", "rows => rows.map(r => [r.dataset.jobId, r.dataset.mark || ''])"
+    )
+    assert dict(marks)["alpha_job"] == ""  # replaced: it changed
+    assert all(mark == "kept" for job_id, mark in marks if job_id != "alpha_job"), marks
+    check(page.locator("#sm-job-table tr[data-job-id=alpha_job]")).to_have_class(
+        "sm-row sm-row-failing"
+    )
+    assert page.js_errors == []
+
+
+def test_search_in_a_paged_table_finds_a_job_on_another_page(page, login, browser_dataset):
+    """Beyond a few hundred jobs the search asks the server, which searches every job."""
+    JobDefinition.objects.bulk_create(
+        JobDefinition(job_id=f"bulk_{i:04d}", name=f"Bulk {i}", category="Bulk")
+        for i in range(job_table.PAGED_BEYOND)
+    )
+    JobDefinition.objects.filter(job_id="bulk_0299").update(owner=F("owner"), name="Needle")
+    login(page, "/scheduler-monitoring?refresh=0")
+    check = expect()
+    check(page.locator("#sm-pager")).to_be_visible()
+    check(page.locator("#sm-job-table tr[data-job-id=bulk_0299]")).to_have_count(0)
+    page.fill("#sm-search", "needle")
+    check(page.locator("#sm-job-table tr.sm-row:not([hidden])")).to_have_count(1)
+    check(page.locator("#sm-job-table tr[data-job-id=bulk_0299]")).to_be_visible()
+    assert "q=needle" in page.url
+    assert page.js_errors == []
