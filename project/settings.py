@@ -22,7 +22,9 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for (make demo sets DEBUG=1): a 500 page with DEBUG on shows any
+# visitor the traceback and the settings.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -134,8 +136,6 @@ SPECTACULAR_SETTINGS = {
     "monitored APScheduler jobs. Every response is {code, message, data}.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_AUTHENTICATION": [],
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
 LOGGING = {

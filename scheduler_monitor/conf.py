@@ -21,6 +21,10 @@ WINDOW_SYNC_OVERLAP            120                            seconds re-read to
 RECORD_BUFFER_SIZE             10000                          unwritten records kept if DB is down
 SHUTDOWN_TIMEOUT               30                             seconds to wait for running jobs
 EXECUTOR_THREADS               10                             scheduler worker threads
+MANUAL_EXECUTOR_THREADS        2                              worker threads of manual runs
+MANUAL_MAX_PER_JOB             5                              manual runs of one job queued or
+                                                              running at once (more: HTTP 429)
+MANUAL_MAX_TOTAL               20                             ... of all jobs together
 MISFIRE_GRACE_TIME             30                             seconds a late run may still start
 DJANGO_APSCHEDULER_EXECUTIONS  False                          also fill django-apscheduler's
                                                               DjangoJobExecution log (a 2nd
@@ -30,7 +34,9 @@ AUTO_REFRESH_SECONDS           30                             dashboard auto-ref
 HEATMAP_ALARM_THRESHOLD        5                              failures per cell marked as alarm
 BRIEF_METRICS                  True                           export the brief's ``*_ms`` gauges
 HISTOGRAM_BUCKETS              (0.01 ... 600)                 seconds; duration histogram bounds
-METRICS_REQUIRE_TOKEN          False                          require a token on ``/metrics`` too
+METRICS_PUBLIC                 False                          serve ``/metrics`` without a token
+METRICS_REQUIRE_TOKEN          (unset)                        deprecated: ``not METRICS_PUBLIC``
+SCHEMA_PUBLIC                  False                          serve the OpenAPI schema to anyone
 SQLITE_TUNING                  True                           put SQLite connections in WAL mode
                                                               with a busy timeout of at least
                                                               SQLITE_BUSY_TIMEOUT seconds
@@ -93,6 +99,9 @@ DEFAULTS: dict[str, Any] = {
     "RECORD_BUFFER_SIZE": 10000,
     "SHUTDOWN_TIMEOUT": 30,
     "EXECUTOR_THREADS": 10,
+    "MANUAL_EXECUTOR_THREADS": 2,
+    "MANUAL_MAX_PER_JOB": 5,
+    "MANUAL_MAX_TOTAL": 20,
     "MISFIRE_GRACE_TIME": 30,
     "DJANGO_APSCHEDULER_EXECUTIONS": False,
     "EXECUTION_LOG_MAX_AGE": 3600,
@@ -100,7 +109,9 @@ DEFAULTS: dict[str, Any] = {
     "HEATMAP_ALARM_THRESHOLD": 5,
     "BRIEF_METRICS": True,
     "HISTOGRAM_BUCKETS": (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600),
-    "METRICS_REQUIRE_TOKEN": False,
+    "METRICS_PUBLIC": False,
+    "METRICS_REQUIRE_TOKEN": None,  # deprecated alias: True = METRICS_PUBLIC False
+    "SCHEMA_PUBLIC": False,
     "SQLITE_TUNING": True,
     "SQLITE_BUSY_TIMEOUT": 20,
     "PRUNE_SCHEDULE": None,
@@ -150,6 +161,9 @@ POSITIVE_INTS = {
     "HEARTBEAT_STALE_AFTER",
     "RECORD_BUFFER_SIZE",
     "EXECUTOR_THREADS",
+    "MANUAL_EXECUTOR_THREADS",
+    "MANUAL_MAX_PER_JOB",
+    "MANUAL_MAX_TOTAL",
     "HEATMAP_ALARM_THRESHOLD",
 }
 POSITIVE_NUMBERS = {
@@ -173,7 +187,9 @@ NON_NEGATIVE_NUMBERS = {
 }
 BOOLEANS = {
     "BRIEF_METRICS",
+    "METRICS_PUBLIC",
     "METRICS_REQUIRE_TOKEN",
+    "SCHEMA_PUBLIC",
     "SQLITE_TUNING",
     "DJANGO_APSCHEDULER_EXECUTIONS",
 }
@@ -192,6 +208,14 @@ def get(key: str) -> Any:
     if key not in DEFAULTS:
         raise KeyError(f"Unknown SCHEDULER_MONITOR setting {key!r}")
     return user_settings().get(key, DEFAULTS[key])
+
+
+def metrics_public() -> bool:
+    """Whether ``/metrics`` answers without a token (off unless the project opens it)."""
+    values = user_settings()
+    if "METRICS_PUBLIC" not in values and values.get("METRICS_REQUIRE_TOKEN") is not None:
+        return not values["METRICS_REQUIRE_TOKEN"]  # the older setting, still honoured
+    return bool(get("METRICS_PUBLIC"))
 
 
 def _fail(key: str, why: str, value: Any):
@@ -239,6 +263,10 @@ def validate() -> None:
         or list(buckets) != sorted(set(buckets))
     ):
         _fail("HISTOGRAM_BUCKETS", "must be increasing positive seconds", buckets)
+    per_job = values.get("MANUAL_MAX_PER_JOB", DEFAULTS["MANUAL_MAX_PER_JOB"])
+    total = values.get("MANUAL_MAX_TOTAL", DEFAULTS["MANUAL_MAX_TOTAL"])
+    if per_job > total:
+        _fail("MANUAL_MAX_PER_JOB", f"must not exceed MANUAL_MAX_TOTAL ({total})", per_job)
     validate_operations(values)
 
 

@@ -17,6 +17,7 @@ from django_apscheduler.models import DjangoJob
 from scheduler_monitor.audit import Actor, audit_record
 from scheduler_monitor.job_params import job_params_validate
 from scheduler_monitor.jobs import job_list
+from scheduler_monitor.manual_capacity import TriggerLimitReached, check_trigger_capacity
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, TriggerRequest, TriggerStatus
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ def job_trigger(
             reason = job_is_busy(job=job)
             if reason:
                 raise JobBusy(reason)
+        check_trigger_capacity(job=job)  # TriggerLimitReached past the manual-run limits
         request = TriggerRequest.objects.create(
             job=job,
             requested_by=requested_by[:150],
@@ -188,6 +190,7 @@ class BatchResult:
     status: int
     message: str
     trigger_id: int | None = None
+    retry_after: int | None = None  # seconds, with a 429
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -225,6 +228,8 @@ def jobs_batch(
             results.append(BatchResult(job_id, False, 404, str(exc)))
         except JobBusy as exc:
             results.append(BatchResult(job_id, False, 409, str(exc)))
+        except TriggerLimitReached as exc:
+            results.append(BatchResult(job_id, False, 429, str(exc), retry_after=exc.retry_after))
     return results
 
 

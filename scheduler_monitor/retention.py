@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from scheduler_monitor import conf
 from scheduler_monitor.audit import audit_entries_prune
+from scheduler_monitor.batch_pacing import BatchPacer
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     FINISHED_STATUSES,
@@ -157,20 +158,25 @@ def _prune_day_dry(day_start, day_end, keep_failures, outcome: PruneDay) -> None
 
 def _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stopping) -> None:
     runs = _day_runs(day_start, day_end, keep_failures)
+    # Batches of at most batch_size, sized by time, with a pause after each: the
+    # scheduler's writes get the database between them (SQLite has one write lock).
+    pacer = BatchPacer(batch_size, vendor=connection.vendor)
     while not stopping():
-        rows = list(runs.values_list("pk", "status")[:batch_size])
+        # Read outside the write transaction: a read never waits for the lock.
+        size = pacer.size
+        rows = list(runs.values_list("pk", "status")[:size])
         if not rows:
             break
         ids = [pk for pk, _ in rows]
         # Finished runs never change status: count the failures from the rows just read.
         failures = sum(1 for _, status in rows if status in FAILED_STATUSES)
-        with transaction.atomic():
+        with pacer.batch(), transaction.atomic():
             # A trigger request keeps its row; only its link to the deleted run goes.
             _unlink_trigger_requests(ids)
             deleted = _delete_runs(ids)
         outcome.deleted += deleted
         outcome.deleted_failures += failures
-        if len(ids) == batch_size:
+        if len(ids) == size:  # more may follow
             say(f"{outcome.day.isoformat()}: {outcome.deleted} deleted so far")
     if keep_failures:
         outcome.kept_failures = _kept_failures(day_start, day_end)
@@ -194,14 +200,18 @@ def _delete_runs(ids: list[int]) -> int:
 
     ``QuerySet.delete()`` would load every row first to null the trigger-request links
     (done just before) and split the ids into many statements: about 3x slower here.
-    The status condition keeps a run that is running (never the case) out of it.
+    The status condition keeps a run that is running (never the case) out of it. On
+    SQLite its ``+`` keeps the planner on the primary key: given the status index it
+    scanned every finished run's index entry per batch (58 ms for 100 ids at 96,000
+    runs, under the write lock), instead of looking the ids up (1.6 ms).
     """
     table = connection.ops.quote_name(JobRun._meta.db_table)
     ids_sql = ", ".join(["%s"] * len(ids))
     statuses_sql = ", ".join(["%s"] * len(FINISHED_STATUSES))
+    status = "+status" if connection.vendor == "sqlite" else "status"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {table} WHERE id IN ({ids_sql}) AND status IN ({statuses_sql})",
+            f"DELETE FROM {table} WHERE id IN ({ids_sql}) AND {status} IN ({statuses_sql})",
             [*ids, *FINISHED_STATUSES],
         )
         return cursor.rowcount
@@ -248,21 +258,19 @@ def job_runs_roll_up_day(*, day: date) -> int:
         .order_by("job_id", "duration_ms")
         .values_list("job_id", "status", "duration_ms", "recorded_at")
     )
-    totals: dict[int, _DayTotals] = {}
+    # One day's plain tuples at most: a list is faster than a server-side cursor here. Read
+    # and add up before the write transaction: on SQLite that transaction holds the one
+    # write lock, and doing this inside it kept the scheduler's writes waiting.
+    rows = list(rows)
+    existing = {r.job_id: r for r in JobRunDailyRollup.objects.filter(day=day)}
+    totals = _day_totals(rows, existing)
     with transaction.atomic():
-        existing = {
+        locked = {
             r.job_id: r for r in JobRunDailyRollup.objects.filter(day=day).select_for_update()
         }
-        # One day's plain tuples at most: a list is faster than a server-side cursor here.
-        for job_pk, status, duration_ms, recorded_at in list(rows):
-            previous = existing.get(job_pk)
-            if previous is not None and (
-                recorded_at is None or recorded_at <= previous.rolled_up_at
-            ):
-                continue  # already counted when the day was rolled up
-            if duration_ms is not None and not math.isfinite(duration_ms):
-                duration_ms = None  # a stored nan/inf would make the rollup unwritable
-            totals.setdefault(job_pk, _DayTotals()).add(status, duration_ms)
+        if _rolled_up_at(locked) != _rolled_up_at(existing):
+            totals = _day_totals(rows, locked)  # another prune rolled the day up meanwhile
+        existing = locked
         new = []
         for job_pk, done in totals.items():
             rollup = _save_rollup(job_pk, day, done, existing.get(job_pk), rolled_up_at)
@@ -270,6 +278,23 @@ def job_runs_roll_up_day(*, day: date) -> int:
                 new.append(rollup)
         JobRunDailyRollup.objects.bulk_create(new, batch_size=500)
     return len(totals)
+
+
+def _rolled_up_at(rollups: dict) -> dict:
+    return {job_pk: rollup.rolled_up_at for job_pk, rollup in rollups.items()}
+
+
+def _day_totals(rows, existing: dict) -> dict[int, "_DayTotals"]:
+    """Per job, the totals of the rows not yet counted in the job's rollup of the day."""
+    totals: dict[int, _DayTotals] = {}
+    for job_pk, status, duration_ms, recorded_at in rows:
+        previous = existing.get(job_pk)
+        if previous is not None and (recorded_at is None or recorded_at <= previous.rolled_up_at):
+            continue  # already counted when the day was rolled up
+        if duration_ms is not None and not math.isfinite(duration_ms):
+            duration_ms = None  # a stored nan/inf would make the rollup unwritable
+        totals.setdefault(job_pk, _DayTotals()).add(status, duration_ms)
+    return totals
 
 
 def _save_rollup(job_pk, day, totals: _DayTotals, previous, rolled_up_at):

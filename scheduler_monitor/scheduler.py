@@ -45,6 +45,7 @@ from scheduler_monitor import (
 from scheduler_monitor.checks import require_use_tz
 from scheduler_monitor.discovery import is_declared_job, is_internal_job
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
+from scheduler_monitor.manual_pool import MANUAL_EXECUTOR, ManualRunExecutor, claimable
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import build_trigger, load_declarations, registry
@@ -106,6 +107,9 @@ class SchedulerProcess:
                 timezone=settings.TIME_ZONE,
             )
         self.scheduler = scheduler
+        # Manual runs get their own few threads: they never queue before scheduled ones.
+        self.manual_executor = ManualRunExecutor()
+        scheduler.add_executor(self.manual_executor, MANUAL_EXECUTOR)
         # The Django job store our declared jobs live in (None: a host scheduler without one).
         store = scheduler._jobstores.get("default")
         self.job_store = store if isinstance(store, DjangoJobStore) else None
@@ -416,13 +420,18 @@ class SchedulerProcess:
             time.sleep(0.05)
 
     def _start_triggered_runs(self) -> None:
-        for request in job_control.trigger_requests_claim():
+        # Claim only what the manual pool can start now; the rest waits in the database.
+        free = claimable(self.scheduler, self.manual_executor, jobstore=MANUAL_STORE)
+        if not free:
+            return
+        for request in job_control.trigger_requests_claim(limit=free):
             job_id = request.job.job_id
             options = {
                 "trigger": "date",
                 "id": f"manual-{request.pk}",
                 "name": f"{request.job.name} (manual)",
                 "jobstore": MANUAL_STORE,
+                "executor": MANUAL_EXECUTOR,
                 "misfire_grace_time": None,
             }
             if registry.get(job_id) is not None:

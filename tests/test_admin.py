@@ -1,9 +1,10 @@
 """The admin's run list: filters that stay cheap on a large history."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from scheduler_monitor.models import RunStatus
+from scheduler_monitor.models import RunStatus, TriggerRequest
 
 
 def test_it_lists_runs_with_a_date_filter_in_a_fixed_number_of_queries(
@@ -25,6 +26,34 @@ def test_it_lists_runs_with_a_date_filter_in_a_fixed_number_of_queries(
     assert "started_at__gte=" in body  # the date filter's choices
     assert len(many) == len(few)
     assert not any("django_datetime_trunc" in q["sql"] for q in many.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/scheduler_monitor/jobdefinition/?job_id=%00",
+        "/admin/scheduler_monitor/jobdefinition/?q=a%00",
+        "/admin/scheduler_monitor/jobrun/?job__job_id=%00",
+        "/admin/scheduler_monitor/triggerrequest/?status=%00",
+        "/admin/scheduler_monitor/jobdefinition/a%00/change/",
+        "/admin/scheduler_monitor/jobdefinition/a%00/delete/",
+        "/admin/scheduler_monitor/jobdefinition/a%00/history/",
+    ],
+)
+def test_a_nul_in_a_filter_or_id_is_a_400(admin_client, make_job, url):
+    """PostgreSQL refuses NUL in text; the admin answers 400 instead of failing on it."""
+    make_job("nul_job")
+    assert admin_client.get(url).status_code == 400
+
+
+def test_a_nul_in_an_action_form_is_a_400(admin_client, make_job):
+    make_job("nul_job")
+    response = admin_client.post(
+        "/admin/scheduler_monitor/jobdefinition/",
+        {"action": "trigger_jobs", "_selected_action": ["\x00"]},
+    )
+    assert response.status_code == 400
+    assert not TriggerRequest.objects.exists()
 
 
 def test_it_lists_scheduler_events_read_only(admin_client, db):

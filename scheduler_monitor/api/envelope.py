@@ -1,5 +1,7 @@
 """The brief's envelope: every response, success or error, is ``{code, message, data}``."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -13,10 +15,13 @@ def envelope(data, *, code: int = status.HTTP_200_OK, message: str = "success", 
 class ApiError(exceptions.APIException):
     """An error with a status, a message and the field (or job) it is about."""
 
-    def __init__(self, message: str, *, code: int, data: dict | None = None):
+    def __init__(
+        self, message: str, *, code: int, data: dict | None = None, retry_after: int | None = None
+    ):
         super().__init__(detail=message)
         self.status_code = code
         self.data = data
+        self.wait = retry_after  # DRF's handler sends it as the Retry-After header
 
 
 def _first_message(detail, path: str = "") -> tuple[str, str]:
@@ -37,6 +42,14 @@ def _first_message(detail, path: str = "") -> tuple[str, str]:
 
 def exception_handler(exc, context):
     """DRF's handler, with the body rewritten into the envelope (message + offending field)."""
+    if isinstance(exc, RequestDataTooBig):
+        # Django would answer its own HTML 400 page; the API answers in its envelope.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = ApiError(
+            f"Request body too large (over {limit} bytes)",
+            code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            data={"max_bytes": limit},
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling and logging apply

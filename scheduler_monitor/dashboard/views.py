@@ -121,7 +121,8 @@ def matches(metrics: jobs.JobMetrics, query: str, category: str) -> bool:
 def refresh_seconds(request: HttpRequest) -> int:
     """The auto-refresh interval: ``?refresh=`` (0 turns it off) or the setting."""
     raw = request.GET.get("refresh", "")
-    if raw.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if raw.isascii() and raw.isdigit() and len(raw) < 10:
         return min(int(raw), 3600)
     return int(conf.get("AUTO_REFRESH_SECONDS"))
 
@@ -220,7 +221,8 @@ def dashboard_fragments(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
     """One job: metadata, window statistics, charts, run history and actions."""
-    job = jobs.job_get(job_id=job_id)
+    # No job id holds a NUL, and PostgreSQL refuses to compare text with one.
+    job = jobs.job_get(job_id=job_id) if "\x00" not in job_id else None
     if job is None:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     status = request.GET.get("status", "")
@@ -313,12 +315,17 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
     service, permission = ACTIONS[action]
     if not request.user.has_perm(permission):
         return HttpResponse(_("You may not %(action)s jobs.") % {"action": action}, status=403)
-    job = JobDefinition.objects.filter(job_id=job_id).first()
+    job = JobDefinition.objects.filter(job_id=job_id).first() if "\x00" not in job_id else None
     if job is None:
         raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
     try:
         service(job, request_actor(request), request.POST)
-    except (job_control.JobNotFound, job_control.JobBusy, ParamsInvalid) as exc:
+    except (
+        job_control.JobNotFound,
+        job_control.JobBusy,
+        job_control.TriggerLimitReached,
+        ParamsInvalid,
+    ) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, str(ACTION_DONE[action]) % {"job": job.job_id})

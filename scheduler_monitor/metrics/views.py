@@ -52,8 +52,12 @@ def scheduler_metrics(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def process_metrics(request: HttpRequest) -> HttpResponse:
-    """The whole process (django-prometheus metrics) plus the scheduler families."""
-    if conf.get("METRICS_REQUIRE_TOKEN"):
+    """The whole process (django-prometheus metrics) plus the scheduler families.
+
+    It shows every job's id, name, owner and category, so it asks for the API's token
+    unless the project opens it (``METRICS_PUBLIC``).
+    """
+    if not conf.metrics_public():
         try:
             check_metrics_access(request)
         except MetricsAuthError as exc:

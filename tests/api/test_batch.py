@@ -92,3 +92,25 @@ def test_it_needs_the_permission_of_the_action(token_client, make_job):
     error_of(only_change.post(URL, trigger, format="json"), 403)
     data_of(only_trigger.post(URL, trigger, format="json"))
     data_of(only_change.post(URL, pause, format="json"))
+
+
+def test_batch_triggers_obey_the_manual_run_limits(writer, make_job, settings):
+    """Past MANUAL_MAX_TOTAL each further job gets its own 429 result with retry_after,
+    and the response says when to retry in Retry-After."""
+    settings.SCHEDULER_MONITOR = {"MANUAL_MAX_PER_JOB": 2, "MANUAL_MAX_TOTAL": 2}
+    for job_id in ("a", "b", "c", "d"):
+        make_job(job_id)
+    body = {"action": "trigger", "job_ids": ["a", "b", "c", "d"], "allow_concurrent": True}
+    response = writer.post(URL, body, format="json")
+    data = data_of(response)
+    assert [(r["job_id"], r["status"]) for r in data["results"]] == [
+        ("a", 202),
+        ("b", 202),
+        ("c", 429),
+        ("d", 429),
+    ]
+    waits = [r["retry_after"] for r in data["results"]]
+    assert waits[:2] == [None, None] and all(w >= 1 for w in waits[2:])
+    assert response["Retry-After"] == str(max(waits[2:]))
+    assert (data["succeeded"], data["failed"]) == (2, 2)
+    assert TriggerRequest.objects.count() == 2

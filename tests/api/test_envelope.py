@@ -2,6 +2,7 @@
 
 from rest_framework.test import APIClient
 
+from scheduler_monitor.models import TriggerRequest
 from tests.api.helpers import error_of
 
 P = "/api/v1/scheduler"
@@ -53,3 +54,13 @@ def test_it_answers_json_utf8_without_escapes(reader, make_job):
     response = reader.get(f"{P}/jobs")
     assert response["Content-Type"] == "application/json"
     assert "计算项目健康度".encode() in response.content
+
+
+def test_it_refuses_a_body_over_the_upload_limit_with_a_413_envelope(writer, make_job, settings):
+    """Over DATA_UPLOAD_MAX_MEMORY_SIZE (3 MB here) is the API's 413, not Django's HTML 400."""
+    make_job("a")
+    body = '{"action": "trigger", "job_ids": ["' + "a" * 3_000_000 + '"]}'
+    response = writer.post(f"{P}/jobs/batch", body, content_type="application/json")
+    payload = error_of(response, 413)
+    assert payload["data"] == {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+    assert not TriggerRequest.objects.exists()

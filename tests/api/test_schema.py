@@ -7,6 +7,7 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -34,8 +35,28 @@ PATHS = {
 }
 
 
+def test_it_asks_for_the_api_credentials_by_default(db, django_user_model):
+    """Like the API: 401 in the envelope without a token, 403 without the view right."""
+    response = APIClient().get(SCHEMA_URL)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["code"] == 401
+    nobody = django_user_model.objects.create_user("nobody", password=None)
+    response = APIClient().get(SCHEMA_URL, HTTP_AUTHORIZATION=f"Bearer {token_of(nobody)}")
+    assert response.status_code == 403
+    viewer = django_user_model.objects.create_user("viewer", password=None, is_staff=True)
+    response = APIClient().get(SCHEMA_URL, HTTP_AUTHORIZATION=f"Bearer {token_of(viewer)}")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+def token_of(user) -> str:
+    return Token.objects.create(user=user).key
+
+
+@override_settings(SCHEDULER_MONITOR={"SCHEMA_PUBLIC": True})
 def test_it_serves_an_openapi_3_schema_of_every_endpoint(db):
-    """The schema is public, OpenAPI 3, lists each path and method, and the Bearer scheme."""
+    """Opened by SCHEMA_PUBLIC: OpenAPI 3, each path and method, and the Bearer scheme."""
     response = APIClient().get(SCHEMA_URL)
     assert response.status_code == 200
     schema = response.json()
@@ -85,7 +106,9 @@ def superuser_token(django_user_model, make_job, record_run):
 
 # Loaded at collection through the WSGI app (no database needed to build the schema).
 # Not schemathesis.pytest.from_fixture: its lazy loader breaks on pytest 9 (Function._nodeid).
-schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, get_wsgi_application())
+# Opened for the load only: there is no database (nor a token) at collection time.
+with override_settings(SCHEDULER_MONITOR={"SCHEMA_PUBLIC": True}):
+    schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, get_wsgi_application())
 
 
 @pytest.mark.slow

@@ -115,3 +115,24 @@ def test_it_says_whether_a_scheduler_will_pick_the_trigger_up(triggerer, make_jo
         scheduler_instances.scheduler_instance_heartbeat(instance=standby)
         data = data_of(triggerer.post(url("nightly")), 202, "accepted")
         assert data["scheduler_running"] is False
+
+
+def test_it_answers_429_with_retry_after_past_the_manual_run_limits(triggerer, make_job, settings):
+    """Past MANUAL_MAX_PER_JOB: 429, Retry-After header, the same seconds in data."""
+    settings.SCHEDULER_MONITOR = {"MANUAL_MAX_PER_JOB": 2, "MANUAL_MAX_TOTAL": 10}
+    make_job("flooded", last_duration_ms=1500)
+    for _ in range(2):
+        data_of(triggerer.post(url("flooded") + "?allow_concurrent=1"), 202, "accepted")
+    response = triggerer.post(url("flooded") + "?allow_concurrent=1")
+    payload = error_of(response, 429)
+    data = payload["data"]
+    assert data["scope"] == "job" and data["limit"] == 2 and data["job_id"] == "flooded"
+    assert response["Retry-After"] == str(data["retry_after"])
+    assert data["retry_after"] >= 1
+    assert f"try again in {data['retry_after']} s" in payload["message"]
+    assert TriggerRequest.objects.count() == 2
+    # A finished run frees its place.
+    TriggerRequest.objects.filter(pk=TriggerRequest.objects.first().pk).update(
+        status=TriggerStatus.DONE
+    )
+    data_of(triggerer.post(url("flooded") + "?allow_concurrent=1"), 202, "accepted")

@@ -188,7 +188,7 @@ def run_one(args) -> int:
     from django.db import connection
 
     from scheduler_monitor.models import JobDefinition, JobRun
-    from tests.benchmarks import dataset, figures
+    from tests.benchmarks import cadence, dataset, figures
 
     runs_wanted = profile["runs"]
     have = (JobDefinition.objects.count(), JobRun.objects.count())
@@ -233,11 +233,12 @@ def run_one(args) -> int:
         figures.prometheus_figures,
         figures.metrics_and_dashboard,
         figures.peer_pages,
+        lambda: cadence.in_subprocess(args.postgres, connection.vendor),
         lambda: figures.pruning(database_url, days=prune_days),  # last: closes the connection
     ]
     if args.only:
         wanted = {int(n) for n in args.only.split(",")}
-        numbers = [1, 2, 5, 6, 7, 3, 4, 9, 8]
+        numbers = [1, 2, 5, 6, 7, 3, 4, 9, 10, 8]
         steps = [s for n, s in zip(numbers, steps, strict=True) if n in wanted]
     for step in steps:
         for figure in step():

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
+from scheduler_monitor import conf
 from scheduler_monitor.dashboard import job_table
 from scheduler_monitor.models import JobDefinition, SchedulerInstance
 from scheduler_monitor.window import get_window
@@ -327,6 +328,14 @@ def test_it_renders_with_a_fixed_number_of_queries(
     assert len(parse(response.content).find_all("tr", class_="sm-row")) == shown
     with django_assert_num_queries(QUERIES):
         staff_client.get(reverse("scheduler_monitor_fragments"))
+
+
+@pytest.mark.parametrize("raw", ["²", "١٠", "𝟡", "9" * 5000, "-5", "1.5"])
+def test_an_odd_refresh_value_falls_back_to_the_setting(staff_client, raw):
+    """Only ASCII digits count ("²" passes str.isdigit() but not int()): no 500."""
+    response = staff_client.get("/scheduler-monitoring", {"refresh": raw})
+    assert response.status_code == 200
+    assert response.context["refresh_seconds"] == conf.get("AUTO_REFRESH_SECONDS")
 
 
 def test_the_admin_index_has_one_scheduler_monitoring_section(staff_client, db):

@@ -187,3 +187,27 @@ def test_it_reports_an_action_on_a_removed_job(staff_client, dataset):
     response = staff_client.post(action_url("beta_job", "trigger"), follow=True)
     assert "no longer declared" in response.content.decode()
     assert not TriggerRequest.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["trigger", "pause", "resume"])
+def test_a_job_id_with_a_nul_is_a_404_on_the_page_and_its_actions(staff_client, make_job, action):
+    """PostgreSQL refuses NUL in text: such an id is not looked up at all."""
+    make_job("nul_job")
+    assert staff_client.get("/scheduler-monitoring/jobs/nul%00job").status_code == 404
+    response = staff_client.post(f"/scheduler-monitoring/jobs/nul%00job/{action}")
+    assert response.status_code == 404
+    assert not TriggerRequest.objects.exists()
+
+
+def test_a_trigger_past_the_manual_run_limits_says_when_to_retry(
+    client, dataset, operator, settings
+):
+    """The button obeys MANUAL_MAX_TOTAL like the API: no request, a message with the wait."""
+    settings.SCHEDULER_MONITOR = {"MANUAL_MAX_PER_JOB": 1, "MANUAL_MAX_TOTAL": 1}
+    other = JobDefinition.objects.exclude(job_id="alpha_job").first()
+    TriggerRequest.objects.create(job=other)
+    client.force_login(operator)
+    response = client.post(action_url("alpha_job", "trigger"), follow=True)
+    assert TriggerRequest.objects.count() == 1
+    text = response.content.decode()
+    assert "1 manual runs are queued or running (at most 1 at once); try again in " in text

@@ -22,9 +22,9 @@ def scrape_config(*, target: str, token_file: Path, interval: str = "1s") -> dic
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     config["global"] = {"scrape_interval": interval, "evaluation_interval": interval}
     config["rule_files"] = [str(DEPLOY / "scheduler_monitor.rules.yml")]
-    job = config["scrape_configs"][0]
-    job["static_configs"] = [{"targets": [target]}]
-    job["authorization"]["credentials_file"] = str(token_file)
+    for job in config["scrape_configs"]:
+        job["static_configs"] = [{"targets": [target]}]
+        job["authorization"]["credentials_file"] = str(token_file)
     return config
 
 

@@ -97,6 +97,8 @@ def test_it_is_scraped_and_every_dashboard_and_rule_expression_evaluates(
         target = base.removeprefix("http://")
         with prometheus_server(scrape_config(target=target, token_file=token_file)) as prom:
             prom.wait_for_value('up{job="scheduler_monitor"}', lambda v: v == 1)
+            # /metrics asks for the token by default; the config's job sends it.
+            prom.wait_for_value('up{job="django"}', lambda v: v == 1)
             report = JobDefinition.objects.get(job_id="report")
             assert (
                 prom.wait_for_value(

@@ -130,10 +130,11 @@ def test_it_refuses_other_methods(client, job, token):
     assert client.post("/metrics").status_code == 405
 
 
-def test_it_serves_process_and_scheduler_families_on_metrics(client, job):
-    """/metrics has django-prometheus's families and ours, without a token by default."""
-    client.get("/metrics")  # so django-prometheus has counted a request
-    response = client.get("/metrics")
+def test_it_serves_process_and_scheduler_families_on_metrics_to_a_token(client, job, token):
+    """/metrics has django-prometheus's families and ours."""
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    client.get("/metrics", **auth)  # so django-prometheus has counted a request
+    response = client.get("/metrics", **auth)
     assert response.status_code == 200
     families = parse(response.content.decode())
     assert "django_http_requests_before_middlewares" in families
@@ -141,12 +142,26 @@ def test_it_serves_process_and_scheduler_families_on_metrics(client, job):
     assert sample(families, "scheduler_job_success_total", job_id="nightly") == 1
 
 
-def test_it_requires_a_token_on_metrics_when_configured(client, job, token, settings):
-    """METRICS_REQUIRE_TOKEN=True protects /metrics like the API."""
-    settings.SCHEDULER_MONITOR = {"METRICS_REQUIRE_TOKEN": True}
+def test_it_requires_a_token_on_metrics_by_default(client, job):
+    """Without a setting /metrics is as closed as the API: 401 in the envelope, no job names."""
     response = client.get("/metrics")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
-    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.json()["code"] == 401
+    assert b"nightly" not in response.content
+
+
+@pytest.mark.parametrize(
+    "options", [{"METRICS_PUBLIC": True}, {"METRICS_REQUIRE_TOKEN": False}], ids=str
+)
+def test_it_serves_metrics_without_a_token_when_opened(client, job, settings, options):
+    """METRICS_PUBLIC=True (or the older METRICS_REQUIRE_TOKEN=False) opens /metrics."""
+    settings.SCHEDULER_MONITOR = options
+    response = client.get("/metrics")
     assert response.status_code == 200
-    assert b"scheduler_job_success_total" in response.content
+    assert sample(parse(response.content.decode()), "scheduler_job_success_total") == 1
+
+
+def test_it_keeps_metrics_closed_when_the_older_setting_asks_for_a_token(client, job, settings):
+    settings.SCHEDULER_MONITOR = {"METRICS_REQUIRE_TOKEN": True}
+    assert client.get("/metrics").status_code == 401

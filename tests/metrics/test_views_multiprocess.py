@@ -1,6 +1,8 @@
 """/metrics under several gunicorn workers with PROMETHEUS_MULTIPROC_DIR."""
 
 import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
 
 from scheduler_monitor.models import JobDefinition
 from tests.live_app import gunicorn_app, http_get
@@ -19,6 +21,8 @@ def test_it_serves_the_scheduler_families_from_every_worker(make_job, record_run
         record_run(job, duration_ms=duration)
     record_run(job, duration_ms=40, status="failure")
     expected = JobDefinition.objects.get(pk=job.pk)
+    token = Token.objects.create(user=User.objects.create_superuser("scraper", password=None))
+    auth = {"Authorization": f"Bearer {token.key}"}
     multiproc_dir = tmp_path / "prometheus-multiproc"
     multiproc_dir.mkdir()
     access_log = tmp_path / "access.log"
@@ -27,7 +31,7 @@ def test_it_serves_the_scheduler_families_from_every_worker(make_job, record_run
     args += ["--access-logformat", "%(p)s %(U)s"]
     env = {"PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir)}
     with gunicorn_app(workers=2, env=env, extra_args=args) as base:
-        answers = [http_get(f"{base}/metrics") for _ in range(SCRAPES)]
+        answers = [http_get(f"{base}/metrics", auth) for _ in range(SCRAPES)]
     responses_seen = []
     for status, body in answers:
         assert status == 200

@@ -1,10 +1,17 @@
 """The demo project's settings come from the environment."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from project import settings as project_settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sqlite_is_the_default_with_wal_and_a_busy_timeout(monkeypatch):
@@ -43,3 +50,34 @@ def test_an_ambiguous_boolean_is_refused(monkeypatch, raw):
     monkeypatch.setenv("DEBUG", raw)
     with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false"):
         project_settings.env_bool("DEBUG", True)
+
+
+def settings_in_a_fresh_process(**env: str) -> subprocess.CompletedProcess:
+    """Import project.settings in a new interpreter with only ``env`` set (plus PATH)."""
+    code = "from project import settings as s; print(s.DEBUG, s.SECRET_KEY)"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_debug_is_off_unless_asked_for():
+    """Unset DEBUG means off, and then a SECRET_KEY is required."""
+    result = settings_in_a_fresh_process(SECRET_KEY="k" * 50)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "k" * 50]
+    result = settings_in_a_fresh_process()
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_the_demo_turns_debug_on():
+    """make demo (scripts/demo) exports DEBUG=1, where the demo key is allowed."""
+    assert "export DEBUG=${DEBUG:-1}" in (ROOT / "scripts" / "demo").read_text()
+    result = settings_in_a_fresh_process(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "True"

@@ -38,6 +38,8 @@ ERROR_DESCRIPTIONS = {
     403: "Authenticated but lacking the permission.",
     404: "Unknown (or removed) job, unknown trigger request, or a page past the last.",
     409: "The job is running or already queued; add ?allow_concurrent=1 to run anyway.",
+    429: "Too many manual runs queued or running (of the job or in total); the Retry-After "
+    "header and data.retry_after say how many seconds to wait.",
 }
 
 

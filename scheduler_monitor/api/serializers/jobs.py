@@ -223,3 +223,6 @@ class BatchResultSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     message = serializers.CharField()
     trigger_id = serializers.IntegerField(allow_null=True)
+    retry_after = serializers.IntegerField(
+        allow_null=True, help_text="With status 429: seconds to wait before triggering again."
+    )

@@ -3,7 +3,6 @@
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -17,6 +16,7 @@ from scheduler_monitor.api.auth import (
     CanViewJobs,
 )
 from scheduler_monitor.api.envelope import ApiError, exception_handler
+from scheduler_monitor.api.parsers import SafeJSONParser
 from scheduler_monitor.registry import JOB_ID_PATTERN
 
 READ_ERRORS = s.errors(400, 401, 403)
@@ -31,7 +31,7 @@ class ApiView(APIView):
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = [CanViewJobs]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     schema = AutoSchema()
 
     def get_exception_handler(self):

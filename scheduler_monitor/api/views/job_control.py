@@ -21,6 +21,7 @@ from scheduler_monitor.api.envelope import ApiError, envelope
 from scheduler_monitor.api.views.base import JOB_ID, ApiView, get_job, job_not_found
 from scheduler_monitor.audit import request_actor
 from scheduler_monitor.job_params import ParamsInvalid
+from scheduler_monitor.manual_capacity import TriggerLimitReached
 from scheduler_monitor.registry import JOB_ID_PATTERN
 
 JOB_STATE_RESPONSES = {
@@ -50,7 +51,7 @@ class JobTriggerView(ApiView):
         request=s.TriggerBodySerializer,
         responses={
             202: s.enveloped("TriggerResponse", s.TRIGGERED),
-            **s.errors(400, 401, 403, 404, 409),
+            **s.errors(400, 401, 403, 404, 409, 429),
         },
     )
     def post(self, request, job_id):
@@ -76,6 +77,13 @@ class JobTriggerView(ApiView):
                 f"{exc}; add ?allow_concurrent=1 to run it anyway",
                 code=status.HTTP_409_CONFLICT,
                 data={"field": "job_id", "job_id": job_id},
+            ) from exc
+        except TriggerLimitReached as exc:
+            raise ApiError(
+                str(exc),
+                code=status.HTTP_429_TOO_MANY_REQUESTS,
+                data={"field": "job_id", "job_id": job_id, **exc.as_dict()},
+                retry_after=exc.retry_after,
             ) from exc
         url = reverse("scheduler-api-trigger", kwargs={"pk": trigger.pk})
         trigger = job_control.trigger_request_get(pk=trigger.pk)
@@ -165,11 +173,14 @@ class JobBatchView(ApiView):
             requested_by=request.user.get_username(), actor=request_actor(request), **body
         )
         succeeded = sum(r.ok for r in results)
+        waits = [r.retry_after for r in results if r.retry_after]
         return envelope(
             {
                 "action": body["action"],
                 "succeeded": succeeded,
                 "failed": len(results) - succeeded,
                 "results": [r.as_dict() for r in results],
-            }
+            },
+            # Some triggers hit the manual-run limits: when to try those again.
+            headers={"Retry-After": str(max(waits))} if waits else None,
         )
