@@ -53,8 +53,8 @@ def abandon_own_runs(process, reason: str, timeout: float | None = None) -> None
         logger.exception("Could not mark the unfinished runs abandoned")
 
 
-def record_stop(process) -> None:
-    """Flush what waits, release the lease, record the stop: each step tried on its own."""
+def flush_records() -> None:
+    """Write what waits in the buffers, each step tried on its own; never raises."""
     recorder = get_recorder()
     for step in (close_old_connections, recorder.flush, record_retry.retry_writes):
         try:
@@ -63,13 +63,24 @@ def record_stop(process) -> None:
             logger.exception("Stop step %s failed", getattr(step, "__name__", step))
     if len(recorder.buffer):
         logger.error("%s run record(s) could not be written at stop", len(recorder.buffer))
+
+
+def release_and_record_stop(process) -> None:
+    """Release the lease and record the stop; never raises."""
     try:
+        close_old_connections()
         if process.active:
             lease.release(process.instance)
         if process.instance is not None:
             scheduler_instances.scheduler_instance_stop(instance=process.instance)
     except Exception:  # noqa: BLE001 - the lease expires by itself
         logger.exception("Could not record the scheduler's stop")
+
+
+def record_stop(process) -> None:
+    """Flush what waits, release the lease, record the stop: each step tried on its own."""
+    flush_records()
+    release_and_record_stop(process)
 
 
 def exit_now(process, signum: int) -> None:
@@ -80,7 +91,10 @@ def exit_now(process, signum: int) -> None:
     def record():
         if get_recorder().active_count:
             abandon_own_runs(process, "Scheduler stopped at once by a second stop signal")
-        record_stop(process)
+        # The lease first: with seconds to spare, a standby taking over matters most;
+        # buffered records are flushed after it if time remains.
+        release_and_record_stop(process)
+        flush_records()
 
     worker = threading.Thread(target=record, daemon=True)
     worker.start()
