@@ -95,6 +95,8 @@ class JobRun(models.Model):
     # When the finished record reached the database; windows in other processes top up
     # by it, so a record written late (after a database outage) is still picked up.
     recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    # Started inside a maintenance window (set by the alert evaluation, see silences.py).
+    in_maintenance = models.BooleanField(_("in maintenance"), default=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -219,3 +221,21 @@ class SchedulerLease(models.Model):
 
     def __str__(self):
         return f"lease {self.name} held by {self.holder_id or 'nobody'}"
+
+
+from scheduler_monitor.models.incidents import (  # noqa: E402, F401 - re-exported, after JobDefinition
+    ChannelKind,
+    ChannelLanguage,
+    DeliveryAttempt,
+    Incident,
+    IncidentEvent,
+    IncidentEventKind,
+    IncidentState,
+    MaintenanceWindow,
+    NotificationChannel,
+    OutboxMessage,
+    OutboxState,
+    Severity,
+    Silence,
+    SilenceScope,
+)
