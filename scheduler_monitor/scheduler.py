@@ -24,7 +24,10 @@ from django_apscheduler.models import DjangoJobExecution
 
 from scheduler_monitor import conf, lease, services
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
+from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
+from scheduler_monitor.notification_channels import notification_channels_sync
+from scheduler_monitor.outbox import OutboxSender
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
 
@@ -88,6 +91,8 @@ class SchedulerProcess:
         self._specs = []
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
+        self._evaluator: threading.Thread | None = None
+        self._sender = OutboxSender()
         self._last_log_prune = 0.0
 
     # -- start ----------------------------------------------------------------------------
@@ -160,6 +165,7 @@ class SchedulerProcess:
             target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
         )
         self._maintenance.start()
+        self._start_alerting()
         try:
             self.scheduler.start()  # blocks until shutdown
         finally:
@@ -189,6 +195,9 @@ class SchedulerProcess:
             )
         if self._maintenance is not None:
             self._maintenance.join(timeout=5)
+        if self._evaluator is not None:
+            self._evaluator.join(timeout=5)
+        self._sender.stop()
         close_old_connections()
         recorder.flush()
         if len(recorder.buffer):
@@ -246,6 +255,39 @@ class SchedulerProcess:
             except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
                 logger.exception("Maintenance step failed")
         self._shut_down_scheduler()
+
+    # -- alerting: the evaluator and the sender threads ------------------------------------
+    def _start_alerting(self) -> None:
+        """Evaluate incidents and send notifications, each in a thread of its own.
+
+        Separate from the maintenance thread, so a slow evaluation or a slow receiver
+        never delays the heartbeat (and the lease) or the trigger pick-up.
+        """
+        try:
+            notification_channels_sync()
+        except DB_ERRORS as exc:
+            logger.warning("Could not sync NOTIFICATION_CHANNELS (will use the stored): %s", exc)
+        self._evaluator = threading.Thread(
+            target=self._evaluation_loop, name="scheduler-monitor-incidents", daemon=True
+        )
+        self._evaluator.start()
+        self._sender.start()
+
+    def _evaluation_loop(self) -> None:
+        """Evaluate the alert rules into incidents every ALERT_EVALUATION_INTERVAL seconds."""
+        interval = conf.get("ALERT_EVALUATION_INTERVAL")
+        while not self._stop.wait(interval):
+            try:
+                close_old_connections()
+                evaluation = incidents_evaluate()
+                if evaluation.messages:
+                    self._sender.wake()
+            except DB_ERRORS as exc:
+                logger.warning("Incident evaluation failed, will retry: %s", exc)
+                close_old_connections()
+            except Exception:  # noqa: BLE001 - the loop must outlive any single bad evaluation
+                logger.exception("Incident evaluation failed")
+        close_old_connections()
 
     def _shut_down_scheduler(self) -> None:
         """Shut the scheduler down once stop() was asked, waiting for a start() in progress."""
