@@ -54,13 +54,14 @@ def outbox_enqueue(*, channel, incident, event, payload: dict, now: datetime) ->
     )
 
 
-def outbox_claim(*, now: datetime | None = None) -> OutboxMessage | None:
-    """Claim the most overdue pending message, or None when nothing is due."""
+def outbox_claim(*, now: datetime | None = None, exclude=()) -> OutboxMessage | None:
+    """Claim the most overdue pending message (not in ``exclude``), or None when none is due."""
     now = now or timezone.now()
     hold = timedelta(seconds=conf.get("NOTIFICATION_TIMEOUT") + CLAIM_MARGIN_SECONDS)
     for _ in range(5):  # another sender may win a row; try the next one
         due = (
             OutboxMessage.objects.filter(state=OutboxState.PENDING, next_attempt_at__lte=now)
+            .exclude(pk__in=list(exclude))
             .order_by("next_attempt_at", "id")
             .values_list("pk", "attempts")
             .first()
@@ -130,14 +131,14 @@ def outbox_deliver(message: OutboxMessage) -> bool:
 
 def outbox_drain(*, now: datetime | None = None, limit: int = MAX_PER_PASS) -> int:
     """Try every due message once (at most ``limit``); return how many were tried."""
-    tried = 0
-    while tried < limit:
-        message = outbox_claim(now=now)
+    tried: set[int] = set()
+    while len(tried) < limit:
+        message = outbox_claim(now=now, exclude=tried)
         if message is None:
             break
         outbox_deliver(message)
-        tried += 1
-    return tried
+        tried.add(message.pk)
+    return len(tried)
 
 
 def outbox_pending_count() -> int:

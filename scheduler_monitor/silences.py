@@ -52,8 +52,10 @@ def window_start_covering(window: MaintenanceWindow, at: datetime) -> datetime |
     duration = timedelta(minutes=window.duration_minutes)
     if window.cron:
         trigger = CronTrigger.from_crontab(window.cron, timezone=tz)
-        # The first start at or after (at - duration); it covers ``at`` if not after it.
+        # The first start at or after (at - duration) that has not ended by ``at``.
         start = trigger.get_next_fire_time(None, (at - duration).astimezone(tz))
+        if start is not None and start + duration <= at:
+            start = trigger.get_next_fire_time(start, start + timedelta(microseconds=1))
         return start.astimezone(UTC) if start is not None and start <= at else None
     local = at.astimezone(tz)
     for days_back in range(duration.days + 2):
