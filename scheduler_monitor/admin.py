@@ -142,3 +142,7 @@ class TriggerRequestAdmin(admin.ModelAdmin):
     list_display = ["job", "status", "requested_at", "requested_by", "run"]
     list_filter = ["status"]
     list_select_related = ["job", "run"]
+
+
+# Incidents, channels, the outbox, silences and windows register their own pages.
+from scheduler_monitor import incident_admin  # noqa: E402, F401
