@@ -28,6 +28,7 @@ from scheduler_monitor.models import (
     TriggerRequest,
     TriggerStatus,
 )
+from scheduler_monitor.silences import maintenance_run_counts
 from scheduler_monitor.stats import EMPTY_STATS, Stats, summarise
 from scheduler_monitor.window import get_window
 
@@ -1226,11 +1227,19 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
         .annotate(runs=Count("pk"), failures=Count("pk", filter=Q(status__in=FAILED_STATUSES)))
     )
     alerts = []
+    since = now - timedelta(minutes=rule["window_minutes"])
+    planned = maintenance_run_counts(since=since)  # runs inside maintenance windows
     for row in counts:
         if row["job_id"] not in by_pk:
             continue
-        ratio = row["failures"] / row["runs"]
-        if row["runs"] >= rule["min_runs"] and ratio > rule["threshold"]:
+        runs, failures = row["runs"], row["failures"]
+        if row["job_id"] in planned:
+            runs, failures = runs - planned[row["job_id"]][0], failures - planned[row["job_id"]][1]
+        if not runs:
+            continue
+        row = {**row, "runs": runs, "failures": failures}
+        ratio = failures / runs
+        if runs >= rule["min_runs"] and ratio > rule["threshold"]:
             alerts.append(
                 _alert(
                     rule,

@@ -205,3 +205,31 @@ def test_a_weekly_window_mutes_and_marks_its_runs(make_job, record_run, clock):
     incidents_evaluate(rules=RULES, alerts=firing(job))
     incidents_evaluate(rules=RULES, alerts=firing(job))
     assert sent_kinds() == ["silence_ended"]
+
+
+@pytest.mark.django_db
+def test_runs_inside_a_window_do_not_count_against_the_failure_ratio(make_job, record_run, clock):
+    """Four failures inside a planned window and three good runs: the ratio rule stays quiet;
+    the same failures outside the window make it fire."""
+    from scheduler_monitor.selectors import firing_alerts
+
+    rule = [{"name": "ratio", "kind": "failure_ratio", "severity": "warning"}]
+    planned, unplanned = make_job(job_id="planned"), make_job(job_id="unplanned")
+    MaintenanceWindow.objects.create(
+        name="deploys", weekdays=[0], start_time=time(11, 30), duration_minutes=60
+    )
+    for job in (planned, unplanned):
+        for minute in range(4):
+            record_run(
+                job, status=RunStatus.SUCCESS, started_at=NOW - timedelta(minutes=50 - minute)
+            )
+    for minute in range(4):
+        record_run(
+            planned, status=RunStatus.FAILURE, started_at=NOW - timedelta(minutes=10 - minute)
+        )
+        record_run(
+            unplanned, status=RunStatus.FAILURE, started_at=NOW - timedelta(minutes=40 - minute)
+        )
+    incidents_evaluate(rules=RULES, alerts=[])  # marks the runs of the active window
+    assert JobRun.objects.filter(in_maintenance=True, job=planned).count() == 4
+    assert {a.job_id for a in firing_alerts(rules=rule)} == {"unplanned"}
