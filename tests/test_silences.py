@@ -219,7 +219,7 @@ def test_runs_inside_a_window_do_not_count_against_the_failure_ratio(make_job, r
         name="deploys", weekdays=[0], start_time=time(11, 30), duration_minutes=60
     )
     for job in (planned, unplanned):
-        for minute in range(4):
+        for minute in range(3):
             record_run(
                 job, status=RunStatus.SUCCESS, started_at=NOW - timedelta(minutes=50 - minute)
             )
