@@ -148,6 +148,7 @@ def silence_create(
     ends_at: datetime,
     reason: str = "",
     created_by: str = "",
+    created_from: str | None = None,
 ) -> Silence:
     """Create a silence after checking it; raise ValidationError on bad input."""
     starts_at = starts_at or timezone.now()
@@ -164,6 +165,7 @@ def silence_create(
         ends_at=ends_at,
         reason=reason,
         created_by=created_by,
+        created_from=created_from,
     )
 
 

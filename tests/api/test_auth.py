@@ -6,7 +6,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from scheduler_monitor.models import TriggerRequest
+from scheduler_monitor.incidents import incidents_evaluate
+from scheduler_monitor.models import Incident, Silence, TriggerRequest
+from scheduler_monitor.selectors import Alert
 from tests.api.helpers import CHANGE, TRIGGER, VIEW, data_of, error_of
 
 P = "/api/v1/scheduler"
@@ -27,23 +29,38 @@ ENDPOINTS = [
     ("post", f"{P}/jobs/a/resume", None, CHANGE, 200),
     ("post", f"{P}/jobs/batch", {"action": "trigger", "job_ids": ["a"]}, TRIGGER, 200),
     ("post", f"{P}/jobs/batch", {"action": "pause", "job_ids": ["a"]}, CHANGE, 200),
+    ("get", f"{P}/incidents", None, VIEW, 200),
+    ("get", f"{P}/incidents/{{incident}}", None, VIEW, 200),
+    ("get", f"{P}/silences", None, VIEW, 200),
+    ("post", f"{P}/incidents/{{incident}}/ack", None, CHANGE, 200),
+    ("post", f"{P}/incidents/{{incident}}/resolve", None, CHANGE, 200),
+    ("post", f"{P}/silences", {"scope": "job", "value": "a", "duration_minutes": 30}, CHANGE, 201),
 ]
 IDS = [
-    f"{m.upper()} {p.removeprefix(P)} {b['action'] if b else ''}".strip()
+    f"{m.upper()} {p.removeprefix(P)} {b.get('action', '') if b else ''}".strip()
     for m, p, b, *_ in ENDPOINTS
 ]
 
 
 @pytest.fixture
 def target(make_job):
-    """Job 'a' and a trigger request of another job, so every endpoint has something."""
-    make_job("a")
+    """Job 'a', a trigger request of another job and an open incident of 'a', so every
+    endpoint has something."""
+    job = make_job("a")
+    alert = Alert(
+        rule="r", kind="consecutive_failures", severity="warning", message="m", job_id=job.job_id
+    )
+    incidents_evaluate(
+        rules=[{"name": "r", "kind": "consecutive_failures", "severity": "warning"}],
+        alerts=[alert],
+    )
     return TriggerRequest.objects.create(job=make_job("b"), status="done")
 
 
 def call(client, endpoint, target, **extra):
     method, path, body, *_ = endpoint
     path = path.replace("{trigger}", str(target.pk))
+    path = path.replace("{incident}", str(Incident.objects.get().pk))
     if method == "get":
         return client.get(path, **extra)
     return client.post(path, body, format="json", **extra)
@@ -75,6 +92,8 @@ def test_it_answers_403_for_a_token_without_permission(endpoint, target, token_c
     client = token_client(*(others if endpoint[3] != VIEW else ()))
     error_of(call(client, endpoint, target), 403)
     assert TriggerRequest.objects.count() == 1
+    assert Incident.objects.filter(state="open", acknowledged_at=None).count() == 1
+    assert not Silence.objects.exists()
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
