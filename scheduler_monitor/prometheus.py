@@ -15,6 +15,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from scheduler_monitor import conf, histogram, selectors
+from scheduler_monitor.notification_metrics import empty_families, notification_families
 
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
 LABELS = ("job_id", "job_name", "owner", "category")
@@ -81,7 +82,7 @@ class SchedulerCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         """Return the families without samples, so registering runs no query."""
-        return iter(self._families().values())
+        return iter([*self._families().values(), *empty_families()])
 
     def collect(self) -> Iterator[Metric]:
         snapshot = selectors.prometheus_snapshot()
@@ -93,7 +94,7 @@ class SchedulerCollector(Collector):
         families["up"].add_metric([], 1 if snapshot.running else 0)
         if status.instance is not None:
             families["heartbeat"].add_metric([], status.instance.heartbeat_at.timestamp())
-        return iter(families.values())
+        return iter([*families.values(), *notification_families()])
 
     def _families(self) -> dict[str, Metric]:
         # The brief's counters are idiomatic too: they stay when its other families are off.

@@ -38,6 +38,10 @@ IDIOMATIC_FAMILIES = {
     "scheduler_job_stuck_runs",
     "scheduler_up",
     "scheduler_heartbeat_timestamp_seconds",
+    "scheduler_incidents_open",
+    "scheduler_notifications_sent",
+    "scheduler_notification_latency_seconds",
+    "scheduler_notification_outbox_pending",
 }
 ODD_NAME = 'Say "hi" \\ back\n计算项目健康度'
 
@@ -147,9 +151,14 @@ def test_it_exports_values_equal_to_the_database_and_reference_stats(jobs_with_r
 
 def test_it_never_uses_a_label_named_job(jobs_with_runs):
     """Every sample's labels come from job_id, job_name, owner, category (and le)."""
-    for family in scrape().values():
+    for name, family in scrape().items():
         for _, labels, _ in family["samples"]:
-            assert set(labels) <= {"job_id", "job_name", "owner", "category", "le"}
+            # Job families carry the job's labels; incident and notification families carry
+            # severity, channel and outcome.
+            allowed = {"job_id", "job_name", "owner", "category", "le"}
+            if not name.startswith("scheduler_job"):
+                allowed = {"severity", "channel", "outcome", "le"}
+            assert set(labels) <= allowed
 
 
 def test_it_switches_the_brief_families_off(jobs_with_runs, settings):
@@ -204,8 +213,9 @@ def test_it_counts_queries_independent_of_the_number_of_jobs(make_job, record_ru
     many = queries_for(20)
     assert few == many
     # Window top-up, jobs, next runs, running runs, stuck runs, 3 for the latest
-    # instance and job counts, lease and live instances.
-    assert few == 10
+    # instance and job counts, lease and live instances; open incidents, delivery
+    # attempts, the outbox (tests/test_notification_metrics.py).
+    assert few == 10 + 3
 
 
 def test_it_never_lowers_counters_when_old_runs_are_deleted(jobs_with_runs):
