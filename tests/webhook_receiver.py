@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,6 +12,7 @@ class Received:
     path: str
     headers: dict
     body: bytes
+    received_at: float  # Unix time
 
     def json(self):
         return json.loads(self.body)
@@ -33,7 +35,9 @@ class Receiver:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.answered.append(status)
                     if status < 300:
-                        receiver.received.append(Received(self.path, dict(self.headers), body))
+                        receiver.received.append(
+                            Received(self.path, dict(self.headers), body, time.time())
+                        )
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

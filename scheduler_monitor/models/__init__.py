@@ -96,7 +96,7 @@ class JobRun(models.Model):
     # by it, so a record written late (after a database outage) is still picked up.
     recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
     # Started inside a maintenance window (set by the alert evaluation, see silences.py).
-    in_maintenance = models.BooleanField(_("in maintenance"), default=False)
+    in_maintenance = models.BooleanField(_("in maintenance"), default=False, db_default=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]
