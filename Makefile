@@ -24,6 +24,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Benchmarks (not part of `make test`): figures with same-run baselines; see tests/benchmarks.
 bench: venv

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from scheduler_monitor import conf
+from scheduler_monitor.alert_rules import Alert, firing_alerts
 from scheduler_monitor.models import (
     Incident,
     IncidentEvent,
@@ -27,7 +28,6 @@ from scheduler_monitor.models import (
 from scheduler_monitor.notification_channels import channels_for, enabled_channels
 from scheduler_monitor.notification_messages import render_message
 from scheduler_monitor.outbox import outbox_enqueue
-from scheduler_monitor.selectors import Alert, firing_alerts
 from scheduler_monitor.silences import Mutes, active_mutes, maintenance_runs_mark
 
 logger = logging.getLogger(__name__)

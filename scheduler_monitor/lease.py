@@ -3,8 +3,8 @@
 A ``runapscheduler`` that finds the lease held waits here as a standby: it keeps its own
 heartbeat (so status pages list it) and tries the lease at each heartbeat. The holder
 renews the lease with its heartbeat; when it stops cleanly it releases the lease, and when
-it dies the lease expires after ``services.lease_ttl_seconds()``. Either way a standby
-holds the lease within ``services.lease_takeover_bound_seconds()``.
+it dies the lease expires after ``scheduler_instances.lease_ttl_seconds()``. Either way a standby
+holds the lease within ``scheduler_instances.lease_takeover_bound_seconds()``.
 """
 
 import logging
@@ -12,7 +12,7 @@ import threading
 
 from django.db import close_old_connections
 
-from scheduler_monitor import conf, services
+from scheduler_monitor import conf, scheduler_instances
 from scheduler_monitor.models import SchedulerInstance
 from scheduler_monitor.recording import DB_ERRORS
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 def try_acquire(instance: SchedulerInstance) -> bool:
     """Try the lease once; a database error counts as not acquired."""
     try:
-        return services.scheduler_lease_acquire(instance=instance)
+        return scheduler_instances.scheduler_lease_acquire(instance=instance)
     except DB_ERRORS as exc:
         logger.warning("Could not try the scheduler lease, will retry: %s", exc)
         close_old_connections()
@@ -36,12 +36,12 @@ def wait_for_lease(instance: SchedulerInstance, stop: threading.Event) -> bool:
         "Scheduler %s is standby: another instance holds the lease; taking over within %ss "
         "of its stop",
         instance,
-        services.lease_takeover_bound_seconds(),
+        scheduler_instances.lease_takeover_bound_seconds(),
     )
     while not stop.wait(interval):
         try:
             close_old_connections()
-            services.scheduler_instance_heartbeat(instance=instance)
+            scheduler_instances.scheduler_instance_heartbeat(instance=instance)
         except DB_ERRORS as exc:
             logger.warning("Standby heartbeat failed, will retry: %s", exc)
             close_old_connections()
@@ -54,7 +54,7 @@ def wait_for_lease(instance: SchedulerInstance, stop: threading.Event) -> bool:
 
 def renew_or_stop(instance: SchedulerInstance, stop) -> None:
     """Renew the lease with the heartbeat; stop this scheduler if another holds it now."""
-    if not services.scheduler_lease_renew(instance=instance):
+    if not scheduler_instances.scheduler_lease_renew(instance=instance):
         logger.error("Scheduler %s lost its lease to another instance: stopping", instance)
         stop()
 
@@ -63,6 +63,6 @@ def release(instance: SchedulerInstance | None) -> None:
     if instance is None:
         return
     try:
-        services.scheduler_lease_release(instance=instance)
+        scheduler_instances.scheduler_lease_release(instance=instance)
     except DB_ERRORS as exc:
         logger.warning("Could not release the scheduler lease (it will expire): %s", exc)

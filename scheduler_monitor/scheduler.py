@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, lease, services
+from scheduler_monitor import conf, job_control, jobs, lease, retention, runs, scheduler_instances
 from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
@@ -47,14 +47,14 @@ def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_
     if spec is None:
         logger.error("Job %s is not declared any more; not running it", job_id)
         if request_id is not None:
-            services.trigger_request_finish(
+            job_control.trigger_request_finish(
                 request_id=request_id, succeeded=False, error="Job is not declared"
             )
         return
 
     def link(run_id):
         if request_id is not None:
-            services.trigger_request_link_run(request_id=request_id, run_id=run_id)
+            job_control.trigger_request_link_run(request_id=request_id, run_id=run_id)
 
     record = get_recorder().execute(
         job_id,
@@ -64,7 +64,7 @@ def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_
         on_start=link,
     )
     if request_id is not None:
-        services.trigger_request_finish(
+        job_control.trigger_request_finish(
             request_id=request_id,
             succeeded=record.status == RunStatus.SUCCESS,
             error=record.error,
@@ -99,16 +99,16 @@ class SchedulerProcess:
     def prepare(self) -> None:
         """Sync declarations, record this instance; if the lease is free, activate now."""
         self._specs = load_declarations()
-        services.job_definitions_sync(specs=self._specs)
+        jobs.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
-        self.instance = services.scheduler_instance_start()
+        self.instance = scheduler_instances.scheduler_instance_start()
         if lease.try_acquire(self.instance):
             self._activate()
 
     def _activate(self) -> None:
         """Holding the lease: abandon orphans, register the jobs."""
         specs = self._specs
-        services.job_runs_abandon_orphans(current=self.instance)
+        runs.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
         for spec in specs:
             self._add_job(spec, paused=spec.job_id in paused)
@@ -189,7 +189,7 @@ class SchedulerProcess:
         timeout = conf.get("SHUTDOWN_TIMEOUT")
         if not recorder.wait_idle(timeout):
             logger.warning("Jobs still running after %ss; marking them abandoned", timeout)
-            services.job_runs_abandon(
+            runs.job_runs_abandon(
                 runs=self._own_running_runs(recorder.active_run_ids()),
                 reason=f"Scheduler stopped; the run did not finish within {timeout}s",
             )
@@ -205,7 +205,7 @@ class SchedulerProcess:
         if self.active:
             lease.release(self.instance)
         if self.instance is not None:
-            services.scheduler_instance_stop(instance=self.instance)
+            scheduler_instances.scheduler_instance_stop(instance=self.instance)
         logger.info("Scheduler stopped")
 
     @staticmethod
@@ -239,13 +239,13 @@ class SchedulerProcess:
                 close_old_connections()
                 now = timezone.now().timestamp()
                 if now - last_heartbeat >= conf.get("HEARTBEAT_INTERVAL"):
-                    services.scheduler_instance_heartbeat(instance=self.instance)
+                    scheduler_instances.scheduler_instance_heartbeat(instance=self.instance)
                     lease.renew_or_stop(self.instance, self.stop)
                     last_heartbeat = now
                 get_recorder().flush()
                 self._start_triggered_runs()
                 self._prune_execution_log(now)
-                services.job_pauses_reapply(scheduler=self.scheduler)
+                job_control.job_pauses_reapply(scheduler=self.scheduler)
                 # Pause/resume from other processes change the job store directly;
                 # waking up makes this scheduler re-read it.
                 self.scheduler.wakeup()
@@ -299,7 +299,7 @@ class SchedulerProcess:
             time.sleep(0.05)
 
     def _start_triggered_runs(self) -> None:
-        for request in services.trigger_requests_claim():
+        for request in job_control.trigger_requests_claim():
             self.scheduler.add_job(
                 run_monitored_job,
                 trigger="date",
@@ -315,9 +315,9 @@ class SchedulerProcess:
         options = conf.get("PRUNE_SCHEDULE")
         if not options:
             return
-        cron = options.get("cron", services.PRUNE_DEFAULT_CRON)
+        cron = options.get("cron", retention.PRUNE_DEFAULT_CRON)
         self.scheduler.add_job(
-            services.job_runs_prune_from_settings,
+            retention.job_runs_prune_from_settings,
             trigger=CronTrigger.from_crontab(cron, timezone=settings.TIME_ZONE),
             id=PRUNE_JOB_ID,
             name="Prune old job runs",

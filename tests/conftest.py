@@ -11,6 +11,7 @@ from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import FinishedRun, get_recorder, reset_recorder
 from scheduler_monitor.registry import load_declarations, registry
 from scheduler_monitor.window import reset_window
+from tests.run_history import history  # noqa: F401  (a fixture of the retention tests)
 
 _job_numbers = itertools.count(1)
 

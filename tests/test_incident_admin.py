@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Permission, User
 
+from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import (
     Incident,
@@ -11,7 +12,6 @@ from scheduler_monitor.models import (
     OutboxMessage,
     Silence,
 )
-from scheduler_monitor.selectors import Alert
 from tests.webhook_receiver import Receiver
 
 RULES = [{"name": "failing", "kind": "consecutive_failures", "count": 2, "severity": "critical"}]

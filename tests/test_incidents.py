@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import (
     IncidentNotOpen,
     incident_acknowledge,
@@ -20,7 +21,6 @@ from scheduler_monitor.models import (
     OutboxMessage,
     RunStatus,
 )
-from scheduler_monitor.selectors import Alert
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 F, S = RunStatus.FAILURE, RunStatus.SUCCESS

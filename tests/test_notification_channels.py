@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 
+from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import NotificationChannel, OutboxMessage, OutboxState
 from scheduler_monitor.notification_channels import (
@@ -14,7 +15,6 @@ from scheduler_monitor.notification_channels import (
     notification_channels_sync,
 )
 from scheduler_monitor.outbox import outbox_drain
-from scheduler_monitor.selectors import Alert
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db

@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 
+from scheduler_monitor.alert_rules import Alert
+from scheduler_monitor.exposition import SchedulerCollector
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import (
     DeliveryAttempt,
@@ -16,8 +18,6 @@ from scheduler_monitor.models import (
     OutboxMessage,
 )
 from scheduler_monitor.notification_metrics import notification_figures
-from scheduler_monitor.prometheus import SchedulerCollector
-from scheduler_monitor.selectors import Alert
 from tests.prometheus_parse import parse, sample
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import (
     DeliveryAttempt,
@@ -15,7 +16,6 @@ from scheduler_monitor.models import (
 )
 from scheduler_monitor.notification_channels import verify_signature
 from scheduler_monitor.outbox import outbox_claim, outbox_drain, outbox_pending_count
-from scheduler_monitor.selectors import Alert
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import (
     Incident,
@@ -15,7 +16,6 @@ from scheduler_monitor.models import (
     OutboxMessage,
     RunStatus,
 )
-from scheduler_monitor.selectors import Alert
 from scheduler_monitor.silences import (
     active_mutes,
     silence_create,
@@ -211,7 +211,7 @@ def test_a_weekly_window_mutes_and_marks_its_runs(make_job, record_run, clock):
 def test_runs_inside_a_window_do_not_count_against_the_failure_ratio(make_job, record_run, clock):
     """Four failures inside a planned window and three good runs: the ratio rule stays quiet;
     the same failures outside the window make it fire."""
-    from scheduler_monitor.selectors import firing_alerts
+    from scheduler_monitor.alert_rules import firing_alerts
 
     rule = [{"name": "ratio", "kind": "failure_ratio", "severity": "warning"}]
     planned, unplanned = make_job(job_id="planned"), make_job(job_id="unplanned")

@@ -2,7 +2,8 @@
 
 from django.urls import path, re_path
 
-from scheduler_monitor.api import incidents, views
+from scheduler_monitor.api import views
+from scheduler_monitor.api.views import incidents
 
 urlpatterns = [
     path("status", views.StatusView.as_view(), name="scheduler-api-status"),

@@ -22,6 +22,10 @@ class RunTrigger(models.TextChoices):
 TIMED_STATUSES = (RunStatus.SUCCESS, RunStatus.FAILURE)
 # Statuses counted by ``JobDefinition.failure_count``.
 FAILED_STATUSES = (RunStatus.FAILURE, RunStatus.ABANDONED)
+# Statuses of runs APScheduler never started (they have no ``started_at``).
+UNSTARTED_STATUSES = (RunStatus.MISSED, RunStatus.SKIPPED)
+# Every status but ``running``: a finished run never changes status again.
+FINISHED_STATUSES = tuple(s for s in RunStatus.values if s != RunStatus.RUNNING)
 
 
 class JobDefinition(models.Model):

@@ -9,7 +9,7 @@ import time_machine
 from django.core.management import call_command
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import services
+from scheduler_monitor import scheduler_instances
 from scheduler_monitor.models import RunStatus
 from tests.api.helpers import data_of, error_of
 
@@ -37,8 +37,8 @@ def test_it_lists_firing_alerts_worst_first(reader, make_job, record_run, settin
         record_run(flaky, started_at=NOW - timedelta(minutes=20))
         record_run(flaky, status=RunStatus.FAILURE, started_at=NOW - timedelta(minutes=10))
         DjangoJob.objects.create(id="late", next_run_time=NOW - timedelta(minutes=7), job_state=b"")
-        instance = services.scheduler_instance_start()
-        assert services.scheduler_lease_acquire(instance=instance)
+        instance = scheduler_instances.scheduler_instance_start()
+        assert scheduler_instances.scheduler_lease_acquire(instance=instance)
         data = data_of(reader.get(URL))
     assert data == {
         "status": "critical",
@@ -76,7 +76,9 @@ def test_it_says_ok_when_nothing_fires(reader, make_job, record_run, settings):
     settings.SCHEDULER_MONITOR = {"ALERT_RULES": RULES}
     record_run(make_job("fine"))
     with time_machine.travel(NOW, tick=False):
-        assert services.scheduler_lease_acquire(instance=services.scheduler_instance_start())
+        assert scheduler_instances.scheduler_lease_acquire(
+            instance=scheduler_instances.scheduler_instance_start()
+        )
         data = data_of(reader.get(URL))
     assert data == {
         "status": "ok",

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import Incident, Silence, TriggerRequest
-from scheduler_monitor.selectors import Alert
 from tests.api.helpers import CHANGE, TRIGGER, VIEW, data_of, error_of
 
 P = "/api/v1/scheduler"

@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from scheduler_monitor.heatmaps import failure_heatmap
 from scheduler_monitor.models import JobRun, RunStatus
-from scheduler_monitor.selectors import failure_heatmap, iso_utc
+from scheduler_monitor.timestamps import iso_utc
 from tests.api.helpers import data_of, error_of
 from tests.sqlite_plans import query_plan
 

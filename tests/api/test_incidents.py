@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import (
     Incident,
@@ -13,7 +14,6 @@ from scheduler_monitor.models import (
     OutboxMessage,
     Silence,
 )
-from scheduler_monitor.selectors import Alert
 from tests.api.helpers import CHANGE, VIEW, data_of, error_of
 
 P = "/api/v1/scheduler"

@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, RunTrigger
-from scheduler_monitor.selectors import iso_utc
+from scheduler_monitor.timestamps import iso_utc
 from tests.api.helpers import data_of, error_of
 from tests.api.test_jobs import expected_item
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
-from scheduler_monitor.selectors import iso_utc
+from scheduler_monitor.timestamps import iso_utc
 from tests.api.helpers import data_of, error_of
 
 URL = "/api/v1/scheduler/jobs"

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from scheduler_monitor.models import JobDefinition, RunStatus
-from scheduler_monitor.selectors import iso_utc
+from scheduler_monitor.timestamps import iso_utc
 from tests.api.helpers import data_of
 
 URL = "/api/v1/scheduler/metrics"

@@ -1,4 +1,4 @@
-"""services.job_pauses_reapply: a running scheduler's write-back cannot undo a pause."""
+"""job_control.job_pauses_reapply: a running scheduler's write-back cannot undo a pause."""
 
 from datetime import UTC, timedelta
 
@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import services
+from scheduler_monitor import job_control
 from scheduler_monitor.models import JobDefinition
 
 
@@ -29,15 +29,15 @@ def test_it_pauses_again_a_job_the_scheduler_wrote_back(running_scheduler, make_
         running_scheduler.add_job(
             print, "interval", seconds=60, id=job_id, jobstore="default", replace_existing=True
         )
-    services.job_pause(job_id="p")
+    job_control.job_pause(job_id="p")
     # What the scheduler thread does when it was mid-way through running "p": write it back.
     stored = DjangoJobStore().lookup_job("p")
     stored.next_run_time = timezone.now() + timedelta(seconds=60)
     DjangoJobStore().update_job(stored)
     assert DjangoJob.objects.get(id="p").next_run_time is not None
 
-    assert services.job_pauses_reapply(scheduler=running_scheduler) == ["p"]
+    assert job_control.job_pauses_reapply(scheduler=running_scheduler) == ["p"]
     assert DjangoJob.objects.get(id="p").next_run_time is None
     assert DjangoJob.objects.get(id="free").next_run_time is not None
     assert JobDefinition.objects.get(job_id="p").paused is True
-    assert services.job_pauses_reapply(scheduler=running_scheduler) == []
+    assert job_control.job_pauses_reapply(scheduler=running_scheduler) == []

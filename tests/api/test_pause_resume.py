@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.models import JobDefinition
-from scheduler_monitor.selectors import iso_utc
+from scheduler_monitor.timestamps import iso_utc
 from tests.api.helpers import CHANGE, VIEW, data_of, error_of
 
 

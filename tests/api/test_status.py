@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from django.utils import timezone
 
-from scheduler_monitor import selectors, services
+from scheduler_monitor import scheduler_instances
 from scheduler_monitor.models import SchedulerInstance, SchedulerLease
-from scheduler_monitor.selectors import iso_utc
+from scheduler_monitor.timestamps import iso_utc
 from tests.api.helpers import data_of
 
 URL = "/api/v1/scheduler/status"
@@ -87,13 +87,15 @@ def role_of(instance: SchedulerInstance, role: str, now: datetime) -> dict:
 def test_it_shows_the_active_instance_standbys_and_lease(reader, db):
     """The lease holder is active, other live instances standby, with the lease's times."""
     with time_machine.travel(NOW, tick=False) as frozen:
-        first = services.scheduler_instance_start()
+        first = scheduler_instances.scheduler_instance_start()
         frozen.shift(2)
-        second = services.scheduler_instance_start()
+        second = scheduler_instances.scheduler_instance_start()
         frozen.shift(1)
-        third = services.scheduler_instance_start()
-        assert services.scheduler_lease_acquire(instance=second)
-        services.scheduler_instance_stop(instance=third)  # stopped: neither active nor standby
+        third = scheduler_instances.scheduler_instance_start()
+        assert scheduler_instances.scheduler_lease_acquire(instance=second)
+        scheduler_instances.scheduler_instance_stop(
+            instance=third
+        )  # stopped: neither active nor standby
         frozen.shift(3)
         now = NOW + timedelta(seconds=6)
         data = data_of(reader.get(URL))
@@ -105,7 +107,7 @@ def test_it_shows_the_active_instance_standbys_and_lease(reader, db):
         assert data["lease_acquired_at"] == iso_utc(lease.acquired_at) == iso_utc(NOW + 3 * SEC)
         # "instance" stays the latest heartbeat: the one that just stopped.
         assert data["instance"]["stopped_at"] == iso_utc(NOW + 3 * SEC)
-        assert data["running"] is not selectors.scheduler_down()
+        assert data["running"] is not scheduler_instances.scheduler_down()
 
 
 SEC = timedelta(seconds=1)
@@ -114,21 +116,21 @@ SEC = timedelta(seconds=1)
 def test_it_reports_stopped_when_the_lease_holder_is_gone(reader, db):
     """A lease whose holder died: stopped even though a standby's heartbeat is fresh."""
     with time_machine.travel(NOW, tick=False) as frozen:
-        holder = services.scheduler_instance_start()
-        standby = services.scheduler_instance_start()
-        assert services.scheduler_lease_acquire(instance=holder)
+        holder = scheduler_instances.scheduler_instance_start()
+        standby = scheduler_instances.scheduler_instance_start()
+        assert scheduler_instances.scheduler_lease_acquire(instance=holder)
         # The holder dies (no more heartbeats); the standby keeps beating until the lease expires.
-        frozen.shift(services.lease_ttl_seconds() + 1)
-        services.scheduler_instance_heartbeat(instance=standby)
-        now = NOW + timedelta(seconds=services.lease_ttl_seconds() + 1)
+        frozen.shift(scheduler_instances.lease_ttl_seconds() + 1)
+        scheduler_instances.scheduler_instance_heartbeat(instance=standby)
+        now = NOW + timedelta(seconds=scheduler_instances.lease_ttl_seconds() + 1)
         data = data_of(reader.get(URL))
         assert data["running"] is False and data["state"] == "stopped"
         assert data["active"] is None
         assert data["standby"] == [role_of(standby, "standby", now)]
         # The heartbeat-only rule would have said running: the latest heartbeat is fresh.
-        assert selectors.scheduler_status().running is True
-        assert selectors.scheduler_down() is True
-        assert services.scheduler_lease_acquire(instance=standby)
+        assert scheduler_instances.scheduler_status().running is True
+        assert scheduler_instances.scheduler_down() is True
+        assert scheduler_instances.scheduler_lease_acquire(instance=standby)
         data = data_of(reader.get(URL))
         assert data["running"] is True and data["active"]["id"] == standby.pk
         assert data["standby"] == []

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from scheduler_monitor import services
+from scheduler_monitor import scheduler_instances
 from scheduler_monitor.models import RunStatus, TriggerRequest, TriggerStatus
-from scheduler_monitor.selectors import iso_utc
+from scheduler_monitor.timestamps import iso_utc
 from tests.api.helpers import TRIGGER, VIEW, data_of, error_of
 
 
@@ -103,12 +103,14 @@ def test_it_says_whether_a_scheduler_will_pick_the_trigger_up(triggerer, make_jo
     """scheduler_running follows the lease: a live standby alone picks nothing up."""
     make_job("nightly")
     with time_machine.travel(datetime(2026, 6, 15, 12, 0, tzinfo=UTC), tick=False) as frozen:
-        holder = services.scheduler_instance_start()
-        standby = services.scheduler_instance_start()
-        assert services.scheduler_lease_acquire(instance=holder)
+        holder = scheduler_instances.scheduler_instance_start()
+        standby = scheduler_instances.scheduler_instance_start()
+        assert scheduler_instances.scheduler_lease_acquire(instance=holder)
         assert data_of(triggerer.post(url("nightly")), 202, "accepted")["scheduler_running"]
         TriggerRequest.objects.all().delete()
-        frozen.shift(services.lease_ttl_seconds() + 1)  # the holder died; the standby lives
-        services.scheduler_instance_heartbeat(instance=standby)
+        frozen.shift(
+            scheduler_instances.lease_ttl_seconds() + 1
+        )  # the holder died; the standby lives
+        scheduler_instances.scheduler_instance_heartbeat(instance=standby)
         data = data_of(triggerer.post(url("nightly")), 202, "accepted")
         assert data["scheduler_running"] is False

@@ -60,9 +60,9 @@ def bookkeeping_figures() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from scheduler_monitor.alert_rules import Alert, firing_alerts
     from scheduler_monitor.incidents import incidents_evaluate
     from scheduler_monitor.models import Incident, JobDefinition
-    from scheduler_monitor.selectors import Alert, firing_alerts
 
     rule = {"name": "bench_all", "kind": "overdue", "severity": "warning"}
     rules = [*conf_rules(), rule]

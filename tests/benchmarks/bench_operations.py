@@ -23,7 +23,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from scheduler_monitor import selectors, services  # noqa: E402
+from scheduler_monitor import alert_rules, heatmaps, retention, schedule_health, trends  # noqa: E402
 from scheduler_monitor.models import JobDefinition, JobRun, JobRunDailyRollup  # noqa: E402
 
 
@@ -80,20 +80,20 @@ def main():
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     timed(f"insert {args.runs} runs", lambda: fill(args.runs, args.jobs, args.days))
-    timed("job_daily_trends(days=30), before prune", lambda: selectors.job_daily_trends(days=30))
-    timed("firing_alerts() (default rules)", selectors.firing_alerts)
-    timed("job_schedules()", selectors.job_schedules)
-    timed("job_lateness_statistics(hours=24)", selectors.job_lateness_statistics)
+    timed("job_daily_trends(days=30), before prune", lambda: trends.job_daily_trends(days=30))
+    timed("firing_alerts() (default rules)", alert_rules.firing_alerts)
+    timed("job_schedules()", schedule_health.job_schedules)
+    timed("job_lateness_statistics(hours=24)", schedule_health.job_lateness_statistics)
     result = timed(
         "job_runs_prune(days=30, batch_size=5000)",
-        lambda: services.job_runs_prune(days=30, batch_size=5000),
+        lambda: retention.job_runs_prune(days=30, batch_size=5000),
     )
     print(
         f"  deleted {result.deleted} runs over {len(result.days)} days, "
         f"{JobRunDailyRollup.objects.count()} rollups"
     )
-    timed("job_daily_trends(days=30), after prune", lambda: selectors.job_daily_trends(days=30))
-    timed("daily_failure_heatmap(days=30)", selectors.daily_failure_heatmap)
+    timed("job_daily_trends(days=30), after prune", lambda: trends.job_daily_trends(days=30))
+    timed("daily_failure_heatmap(days=30)", heatmaps.daily_failure_heatmap)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from scheduler_monitor import selectors
+from scheduler_monitor import heatmaps
 from scheduler_monitor.failure_counts import reset_failure_memo
+from scheduler_monitor.jobs import job_list
 from scheduler_monitor.models import TIMED_STATUSES, JobDefinition, JobRun
 from scheduler_monitor.recording import Recorder
 from scheduler_monitor.rolling import RollingWindow
@@ -169,15 +170,15 @@ def heatmap_and_trends() -> list[Figure]:
     since_24h = timezone.now() - timedelta(hours=24)
     since_30d = timezone.now() - timedelta(days=30)
     floor_24h = median_time(lambda: JobRun.objects.filter(started_at__gte=since_24h).count())
-    heat = median_time(lambda: selectors.failure_heatmap(hours=24))
+    heat = median_time(lambda: heatmaps.failure_heatmap(hours=24))
     floor_30d = median_time(lambda: JobRun.objects.filter(started_at__gte=since_30d).count(), 3)
 
     def first_trend():
         reset_failure_memo()  # as in a new process: past days not yet memoised
-        selectors.failure_heatmap(hours=720, bucket="day")
+        heatmaps.failure_heatmap(hours=720, bucket="day")
 
     cold = median_time(first_trend, 3)
-    trend = median_time(lambda: selectors.failure_heatmap(hours=720, bucket="day"), 3)
+    trend = median_time(lambda: heatmaps.failure_heatmap(hours=720, bucket="day"), 3)
     return [
         Figure(
             name=f"5a. failure heatmap 24 h hourly ({connection.vendor})",
@@ -354,7 +355,7 @@ def prometheus_scrape(repeat: int = 7) -> Figure:
     """Server time of the scheduler scrape vs generate_latest over the same families in memory."""
     from prometheus_client import generate_latest
 
-    from scheduler_monitor.prometheus import SchedulerCollector
+    from scheduler_monitor.exposition import SchedulerCollector
 
     client = superuser_client()
     url = "/api/v1/scheduler/metrics/prometheus"
@@ -384,7 +385,7 @@ def metrics_and_dashboard(repeat: int = 7) -> list[Figure]:
     jobs = JobDefinition.objects.count()
 
     def floor():
-        rows = list(selectors.job_list().values())
+        rows = list(job_list().values())
         return json.dumps(rows, default=str)
 
     floor_s = median_time(floor, repeat=repeat)

@@ -1,7 +1,7 @@
 """A small known data set for the dashboard tests, and the numbers it must show.
 
 Expected values are computed here straight from the run list (with ``statistics``), never
-through the app's selectors, so the tests compare the page against an independent reference.
+through the app's domain reads, so the tests compare the page against an independent reference.
 """
 
 import statistics

@@ -33,7 +33,7 @@ def post_action(client, action, *job_ids):
 
 
 def test_it_triggers_pauses_and_resumes_selected_jobs(staff_client, dataset):
-    """The batch actions go through the same services as the dashboard's buttons."""
+    """The batch actions go through the same job control as the dashboard's buttons."""
     post_action(staff_client, "trigger_jobs", "alpha_job", "beta_job")
     assert sorted(TriggerRequest.objects.values_list("job__job_id", flat=True)) == [
         "alpha_job",

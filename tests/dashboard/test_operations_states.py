@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import services
+from scheduler_monitor import retention, scheduler_instances
 from scheduler_monitor.models import JobRun, RunStatus
 
 from .html import parse
@@ -37,8 +37,8 @@ def rules(settings):
 
 def live_scheduler():
     """An instance holding the lease, so the scheduler_down rule stays quiet."""
-    instance = services.scheduler_instance_start()
-    assert services.scheduler_lease_acquire(instance=instance)
+    instance = scheduler_instances.scheduler_instance_start()
+    assert scheduler_instances.scheduler_lease_acquire(instance=instance)
     return instance
 
 
@@ -137,9 +137,9 @@ def test_it_marks_overdue_and_stuck_jobs_in_the_table(staff_client, make_job, ru
 
 def test_it_shows_the_active_instance_and_standbys(staff_client, db, frozen):
     """The lease holder is named active, the other live instance standby."""
-    first = services.scheduler_instance_start()
-    second = services.scheduler_instance_start()
-    assert services.scheduler_lease_acquire(instance=second)
+    first = scheduler_instances.scheduler_instance_start()
+    second = scheduler_instances.scheduler_instance_start()
+    assert scheduler_instances.scheduler_lease_acquire(instance=second)
     status = parse(staff_client.get(URL).content).by_id("sm-status")
     assert "sm-status-running" in status.attrs["class"]
     active = [el for el in status.iter() if el.attrs.get("id") == "sm-active"][0]
@@ -151,11 +151,11 @@ def test_it_shows_the_active_instance_and_standbys(staff_client, db, frozen):
 
 def test_it_says_stopped_when_only_a_standby_is_alive(staff_client, db, frozen):
     """The lease holder died: stopped, with the standby waiting to take over."""
-    holder = services.scheduler_instance_start()
-    standby = services.scheduler_instance_start()
-    assert services.scheduler_lease_acquire(instance=holder)
-    frozen.shift(services.lease_ttl_seconds() + 1)
-    services.scheduler_instance_heartbeat(instance=standby)
+    holder = scheduler_instances.scheduler_instance_start()
+    standby = scheduler_instances.scheduler_instance_start()
+    assert scheduler_instances.scheduler_lease_acquire(instance=holder)
+    frozen.shift(scheduler_instances.lease_ttl_seconds() + 1)
+    scheduler_instances.scheduler_instance_heartbeat(instance=standby)
     status = parse(staff_client.get(URL).content).by_id("sm-status")
     assert "sm-status-stopped" in status.attrs["class"]
     assert "a standby takes over when it expires" in status.text
@@ -221,7 +221,7 @@ def test_it_keeps_the_30_day_heatmap_after_pruning(staff_client, make_job, recor
 
     expected = {"2026-06-05T00:00:00+00:00": 3}
     assert cells() == expected
-    result = services.job_runs_prune(days=7)
+    result = retention.job_runs_prune(days=7)
     assert result.deleted == 4 and not JobRun.objects.exists()
     assert cells() == expected
 

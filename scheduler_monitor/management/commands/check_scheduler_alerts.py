@@ -4,11 +4,11 @@ import sys
 from django.core.management.base import BaseCommand
 
 from scheduler_monitor import conf
+from scheduler_monitor.alert_rules import SEVERITY_EXIT_CODES, alerts_status, firing_alerts
 from scheduler_monitor.incidents import incidents_evaluate, open_incidents
 from scheduler_monitor.management.commands.scheduler_stats import display_width, pad
 from scheduler_monitor.notification_messages import iso
 from scheduler_monitor.outbox import outbox_drain
-from scheduler_monitor.selectors import SEVERITY_EXIT_CODES, alerts_status, firing_alerts
 
 COLUMNS = ["severity", "rule", "job", "message"]
 

@@ -2,7 +2,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler_monitor import services
+from scheduler_monitor import retention
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         self.stop_requested = False
         previous = {s: signal.signal(s, self.request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            result = services.job_runs_prune(
+            result = retention.job_runs_prune(
                 days=days,
                 keep_failures_days=keep_failures_days,
                 batch_size=batch_size,

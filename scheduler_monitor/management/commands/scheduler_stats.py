@@ -3,7 +3,7 @@ import unicodedata
 
 from django.core.management.base import BaseCommand
 
-from scheduler_monitor.selectors import job_metrics
+from scheduler_monitor.jobs import job_metrics
 
 COLUMNS = ["job", "name", "owner", "category", "runs", "success", "avg ms", "p95 ms", "last"]
 

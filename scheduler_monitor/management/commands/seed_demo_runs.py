@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scheduler_monitor import conf, services
+from scheduler_monitor import conf, jobs
 from scheduler_monitor.models import JobRun, RunStatus, RunTrigger
 from scheduler_monitor.recording import FinishedRun, write_finished_runs
 from scheduler_monitor.registry import load_declarations
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         if if_empty and JobRun.objects.exists():
             self.stdout.write("Runs already stored; nothing seeded.")
             return
-        services.job_definitions_sync(specs=specs)
+        jobs.job_definitions_sync(specs=specs)
         rng = random.Random(seed)
         records = []
         for spec in specs:

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from scheduler_monitor import services
+from scheduler_monitor import scheduler_instances
 from scheduler_monitor.models import Incident, NotificationChannel, OutboxMessage
 from tests.webhook_receiver import Receiver
 
@@ -39,7 +39,7 @@ def test_notify_opens_the_scheduler_down_incident_once_and_sends_it(down_only):
     """Cron runs it every minute: one incident, one message, however many runs."""
     with Receiver() as receiver, time_machine.travel(NOW, tick=False) as clock:
         NotificationChannel.objects.create(name="hook", kind="webhook", target=receiver.url)
-        services.scheduler_instance_start()
+        scheduler_instances.scheduler_instance_start()
         clock.shift(timedelta(minutes=5))  # its heartbeat went stale
         for _ in range(3):
             code, text = check("--notify")
@@ -56,15 +56,15 @@ def test_notify_opens_the_scheduler_down_incident_once_and_sends_it(down_only):
 def test_notify_resolves_it_when_a_scheduler_is_back(down_only):
     with time_machine.travel(NOW, tick=False) as clock:
         NotificationChannel.objects.create(name="m", kind="email", target="ops@example.com")
-        instance = services.scheduler_instance_start()
+        instance = scheduler_instances.scheduler_instance_start()
         clock.shift(timedelta(minutes=5))
         check("--notify")
-        services.scheduler_instance_heartbeat(instance=instance)
-        services.scheduler_lease_acquire(instance=instance)
+        scheduler_instances.scheduler_instance_heartbeat(instance=instance)
+        scheduler_instances.scheduler_lease_acquire(instance=instance)
         for _ in range(2):
             clock.shift(timedelta(seconds=1))
-            services.scheduler_instance_heartbeat(instance=instance)
-            services.scheduler_lease_acquire(instance=instance)
+            scheduler_instances.scheduler_instance_heartbeat(instance=instance)
+            scheduler_instances.scheduler_lease_acquire(instance=instance)
             code, _ = check("--notify")
     assert code == 0
     assert Incident.objects.get().state == "resolved"
@@ -76,7 +76,7 @@ def test_notify_resolves_it_when_a_scheduler_is_back(down_only):
 
 def test_without_notify_it_only_reports(down_only):
     with time_machine.travel(NOW, tick=False) as clock:
-        services.scheduler_instance_start()
+        scheduler_instances.scheduler_instance_start()
         clock.shift(timedelta(minutes=5))
         code, text = check("--json")
     assert code == 2

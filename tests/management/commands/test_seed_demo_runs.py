@@ -4,8 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
+from scheduler_monitor.jobs import job_window_statistics
 from scheduler_monitor.models import FAILED_STATUSES, JobDefinition, JobRun, RunStatus
-from scheduler_monitor.selectors import job_window_statistics
 from scheduler_monitor.stats import summarise
 
 

@@ -1,0 +1,148 @@
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from scheduler_monitor import job_control, jobs
+from scheduler_monitor.models import JobDefinition, JobRun, SchedulerInstance, TriggerRequest
+
+BADGE_COLOURS = {
+    "success": ("#d7f2dd", "#135c27"),
+    "failure": ("#c62828", "#fff"),
+    "abandoned": ("#c62828", "#fff"),
+    "running": ("#dbe9ff", "#1b4c9c"),
+}
+
+
+def status_badge(status: str, label: str):
+    background, colour = BADGE_COLOURS.get(status, ("#eee", "#333"))
+    return format_html(
+        '<span style="background:{};color:{};padding:1px 8px;border-radius:9px;'
+        'font-weight:700;font-size:11px;text-transform:uppercase">{}</span>',
+        background,
+        colour,
+        label,
+    )
+
+
+def _run_action(modeladmin, request, queryset, service, done_message: str) -> None:
+    """Apply one job service to each selected job; report successes and refusals."""
+    done = 0
+    for job in queryset:
+        try:
+            service(job, request.user.get_username())
+        except (job_control.JobNotFound, job_control.JobBusy) as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+def _trigger(job, username):
+    return job_control.job_trigger(job_id=job.job_id, requested_by=username)
+
+
+def _pause(job, username):
+    return job_control.job_pause(job_id=job.job_id)
+
+
+def _resume(job, username):
+    return job_control.job_resume(job_id=job.job_id)
+
+
+@admin.register(JobDefinition)
+class JobDefinitionAdmin(admin.ModelAdmin):
+    list_display = [
+        "job_id",
+        "name",
+        "owner",
+        "category",
+        "schedule",
+        "status_badge",
+        "success_rate",
+        "success_count",
+        "failure_count",
+        "last_run_at",
+        "paused",
+        "removed",
+    ]
+    list_filter = ["category", "owner", "last_status", "paused", "removed"]
+    search_fields = ["job_id", "name", "owner"]
+    readonly_fields = [
+        f.name for f in JobDefinition._meta.fields if f.name not in {"paused", "description"}
+    ]
+    actions = ["trigger_jobs", "pause_jobs", "resume_jobs"]
+
+    @admin.display(description=_("last status"), ordering="last_status")
+    def status_badge(self, job):
+        if not job.last_status:
+            return "—"
+        return status_badge(job.last_status, job.get_last_status_display())
+
+    @admin.display(description=_("success rate"))
+    def success_rate(self, job):
+        rate = jobs.success_rate(job.success_count, job.failure_count)
+        return "—" if rate is None else f"{rate * 100:.1f}%"
+
+    @admin.action(description=_("Trigger the selected jobs now"), permissions=["trigger"])
+    def trigger_jobs(self, request, queryset):
+        message = ngettext(
+            "Requested a run of %(count)d job.",
+            "Requested runs of %(count)d jobs.",
+            queryset.count(),
+        )
+        _run_action(self, request, queryset, _trigger, message)
+
+    @admin.action(description=_("Pause the selected jobs"), permissions=["change"])
+    def pause_jobs(self, request, queryset):
+        message = ngettext("Paused %(count)d job.", "Paused %(count)d jobs.", queryset.count())
+        _run_action(self, request, queryset, _pause, message)
+
+    @admin.action(description=_("Resume the selected jobs"), permissions=["change"])
+    def resume_jobs(self, request, queryset):
+        message = ngettext("Resumed %(count)d job.", "Resumed %(count)d jobs.", queryset.count())
+        _run_action(self, request, queryset, _resume, message)
+
+    def has_trigger_permission(self, request):
+        return request.user.has_perm("scheduler_monitor.trigger_job")
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ["job", "status_badge", "trigger", "started_at", "duration_ms", "hostname"]
+    # A date filter, not date_hierarchy: the hierarchy lists the distinct months of every
+    # run on each page view (4.4 s at 1,000,000 runs on SQLite, benchmark figure 9b).
+    list_filter = ["status", "trigger", ("started_at", admin.DateFieldListFilter), "job__category"]
+    search_fields = ["job__job_id", "job__name", "error"]
+    list_select_related = ["job"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, run):
+        return status_badge(run.status, run.get_status_display())
+
+
+@admin.register(SchedulerInstance)
+class SchedulerInstanceAdmin(admin.ModelAdmin):
+    list_display = ["hostname", "pid", "started_at", "heartbeat_at", "stopped_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(TriggerRequest)
+class TriggerRequestAdmin(admin.ModelAdmin):
+    list_display = ["job", "status", "requested_at", "requested_by", "run"]
+    list_filter = ["status"]
+    list_select_related = ["job", "run"]
+
+
+# Incidents, channels, the outbox, silences and windows register their own pages.
+from scheduler_monitor.admin import incidents  # noqa: E402, F401

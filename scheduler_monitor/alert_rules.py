@@ -1,0 +1,345 @@
+"""Alert rules (``SCHEDULER_MONITOR["ALERT_RULES"]``, see conf.py): the evaluators
+of each rule kind, the firing alerts and the report over them.
+"""
+
+import functools
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from scheduler_monitor import conf
+from scheduler_monitor.jobs import job_list
+from scheduler_monitor.models import (
+    FAILED_STATUSES,
+    TIMED_STATUSES,
+    JobDefinition,
+    JobRun,
+    RunStatus,
+)
+from scheduler_monitor.schedule_health import overdue_jobs, stuck_runs
+from scheduler_monitor.scheduler_instances import (
+    scheduler_roles,
+    scheduler_runs_jobs,
+    scheduler_status,
+)
+from scheduler_monitor.silences import maintenance_run_counts
+from scheduler_monitor.stats import percentile
+from scheduler_monitor.timestamps import EPOCH, iso_utc
+
+SEVERITY_EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One firing rule, for one job (or for the scheduler as a whole)."""
+
+    rule: str
+    kind: str
+    severity: str
+    message: str
+    job_id: str | None = None
+    job_name: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def alerts_status(alerts: list[Alert]) -> str:
+    """``"critical"``, ``"warning"`` or ``"ok"``: the worst severity firing."""
+    severities = {a.severity for a in alerts}
+    for severity in ("critical", "warning"):
+        if severity in severities:
+            return severity
+    return "ok"
+
+
+def firing_alerts(
+    *,
+    now: datetime | None = None,
+    rules: list[dict] | None = None,
+    jobs: list[JobDefinition] | None = None,
+) -> list[Alert]:
+    """Evaluate every alert rule; return the firing ones, critical first, then by rule.
+
+    ``jobs``: the jobs of ``job_list()`` when the caller has them already.
+    """
+    now = now or timezone.now()
+    rules = conf.alert_rules(rules)
+    jobs = list(job_list()) if jobs is None else jobs
+    alerts: list[Alert] = []
+    for rule in rules:
+        scoped = _rule_jobs(rule, jobs)
+        alerts.extend(ALERT_EVALUATORS[rule["kind"]](rule, scoped, now))
+    order = {"critical": 0, "warning": 1}
+    return sorted(alerts, key=lambda a: (order[a.severity], a.rule, a.job_id or ""))
+
+
+def _rule_jobs(rule: dict, jobs: list[JobDefinition]) -> list[JobDefinition]:
+    if "jobs" in rule:
+        jobs = [j for j in jobs if j.job_id in rule["jobs"]]
+    if "categories" in rule:
+        jobs = [j for j in jobs if j.category in rule["categories"]]
+    return jobs
+
+
+def _alert(rule: dict, message: str, job: JobDefinition | None = None, **numbers) -> Alert:
+    return Alert(
+        rule=rule["name"],
+        kind=rule["kind"],
+        severity=rule["severity"],
+        message=message,
+        job_id=job.job_id if job else None,
+        job_name=job.name if job else None,
+        **numbers,
+    )
+
+
+def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
+    by_pk = {j.pk: j for j in jobs}
+    # Every job's runs of the window, kept or not below: an IN list of a thousand ids
+    # cost more to send (psycopg splits the query text: ~25 ms) than the extra rows.
+    counts = (
+        JobRun.objects.filter(
+            started_at__gte=now - timedelta(minutes=rule["window_minutes"]),
+            status__in=[*TIMED_STATUSES, RunStatus.ABANDONED],
+        )
+        .order_by()
+        .values("job_id")
+        .annotate(runs=Count("pk"), failures=Count("pk", filter=Q(status__in=FAILED_STATUSES)))
+    )
+    alerts = []
+    since = now - timedelta(minutes=rule["window_minutes"])
+    planned = maintenance_run_counts(since=since)  # runs inside maintenance windows
+    for row in counts:
+        if row["job_id"] not in by_pk:
+            continue
+        runs, failures = row["runs"], row["failures"]
+        if row["job_id"] in planned:
+            runs, failures = runs - planned[row["job_id"]][0], failures - planned[row["job_id"]][1]
+        if not runs:
+            continue
+        row = {**row, "runs": runs, "failures": failures}
+        ratio = failures / runs
+        if runs >= rule["min_runs"] and ratio > rule["threshold"]:
+            alerts.append(
+                _alert(
+                    rule,
+                    f"{row['failures']} of {row['runs']} runs failed in the last "
+                    f"{rule['window_minutes']:g} min ({ratio:.0%} > {rule['threshold']:.0%})",
+                    by_pk[row["job_id"]],
+                    value=ratio,
+                    threshold=rule["threshold"],
+                )
+            )
+    return alerts
+
+
+def _consecutive_failure_alerts(rule, jobs, now) -> list[Alert]:
+    count = rule["count"]
+    # Only a job whose latest run failed can have a failing streak.
+    failing = {j.pk: j for j in jobs if j.last_status in FAILED_STATUSES}
+    if not failing:
+        return []
+    streaks = failing_streaks(job_pks=list(failing))
+    return [
+        _alert(rule, f"the last {count} runs failed", job, value=count, threshold=count)
+        for pk, job in failing.items()
+        if streaks.get(pk, 0) >= count
+    ]
+
+
+def failing_streaks(*, job_pks: list[int]) -> dict[int, int]:
+    """Failed and abandoned runs of each job since its latest success (one query).
+
+    That is how many of its latest runs failed in a row (running, missed and skipped runs
+    neither make nor break a streak). The runs are read through each job's (job,
+    started_at) range; the statuses are written as "none of the others" so no planner
+    prefers a status index (SQLite did, with statistics taken before the
+    (status, started_at, job, id) index existed: 50 ms per job).
+    """
+    not_failed = set(RunStatus.values) - set(FAILED_STATUSES)
+    latest_success = (
+        JobRun.objects.filter(job=OuterRef(OuterRef("pk")))
+        .exclude(status__in=set(RunStatus.values) - {RunStatus.SUCCESS})
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+    failed_since = (
+        JobRun.objects.filter(job=OuterRef("pk"))
+        .alias(since=Coalesce(Subquery(latest_success), Value(EPOCH)))
+        .filter(started_at__gt=F("since"))
+        .exclude(status__in=not_failed)
+        .order_by()
+        .values("job")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return dict(
+        JobDefinition.objects.filter(pk__in=job_pks)
+        .annotate(streak=Coalesce(Subquery(failed_since), 0))
+        .values_list("pk", "streak")
+    )
+
+
+def _p95_alerts(rule, jobs, now) -> list[Alert]:
+    by_pk = {j.pk: j for j in jobs}
+    window_start = now - timedelta(minutes=rule["window_minutes"])
+    recent = {
+        pk: durations
+        for pk, durations in _durations_by_job(job_pks=None, since=window_start).items()
+        if pk in by_pk
+    }
+    # Only a job with enough recent samples can fire: the baseline is read for those alone.
+    eligible = [pk for pk, durations in recent.items() if len(durations) >= rule["min_samples"]]
+    before: dict[int, list[float]] = {}
+    if rule.get("factor") and eligible:
+        since = window_start - timedelta(hours=rule["baseline_hours"])
+        before = _durations_by_job(job_pks=eligible, since=since, until=window_start)
+    alerts = []
+    for job_pk, durations in recent.items():
+        if len(durations) < rule["min_samples"]:
+            continue
+        job = by_pk[job_pk]
+        p95 = percentile(durations, 0.95)
+        limits = []
+        if rule.get("threshold_ms") is not None:
+            limits.append((rule["threshold_ms"], f"{rule['threshold_ms']:g} ms"))
+        baseline = before.get(job_pk, [])
+        if rule.get("factor") and len(baseline) >= rule["min_samples"]:
+            long_term = percentile(baseline, 0.95)
+            limits.append(
+                (
+                    rule["factor"] * long_term,
+                    f"{rule['factor']:g} x its p95 of the {rule['baseline_hours']:g} h before "
+                    f"({long_term:.1f} ms)",
+                )
+            )
+        exceeded = [(limit, text) for limit, text in limits if p95 > limit]
+        if exceeded:
+            limit, text = min(exceeded)
+            alerts.append(
+                _alert(
+                    rule,
+                    f"p95 {p95:.1f} ms over the last {rule['window_minutes']:g} min "
+                    f"is above {text}",
+                    job,
+                    value=p95,
+                    threshold=limit,
+                )
+            )
+    return alerts
+
+
+def _durations_by_job(
+    *, job_pks: list[int] | None, since: datetime, until: datetime | None = None
+) -> dict[int, list[float]]:
+    """Timed runs' durations per job pk (of all jobs when None) in [since, until), sorted.
+
+    Durations only: converting a timestamp per run was most of the p95 rule's time.
+    """
+    runs = JobRun.objects.filter(started_at__gte=since, status__in=TIMED_STATUSES).exclude(
+        duration_ms=None
+    )
+    if job_pks is not None:
+        runs = runs.filter(job_id__in=job_pks)
+    if until is not None:
+        runs = runs.filter(started_at__lt=until)
+    durations: dict[int, list[float]] = {}
+    rows = runs.order_by("job_id", "duration_ms").values_list("job_id", "duration_ms")
+    for job_pk, duration_ms in rows.iterator(chunk_size=5000):
+        durations.setdefault(job_pk, []).append(duration_ms)
+    return durations
+
+
+def _overdue_alerts(rule, jobs, now) -> list[Alert]:
+    return [
+        _alert(
+            rule,
+            f"due {s.late_seconds:.0f} s ago (grace {s.grace_seconds:.0f} s)",
+            s.job,
+            value=s.late_seconds,
+            threshold=s.grace_seconds,
+        )
+        for s in overdue_jobs(jobs=jobs, now=now)
+    ]
+
+
+def _stuck_alerts(rule, jobs, now) -> list[Alert]:
+    wanted = {j.pk for j in jobs}
+    return [
+        _alert(
+            rule,
+            f"run {s.run.pk} running for {s.running_seconds:.0f} s "
+            f"(max {s.max_runtime_seconds:.0f} s, {s.derived_from})",
+            s.run.job,
+            value=s.running_seconds,
+            threshold=s.max_runtime_seconds,
+        )
+        for s in stuck_runs(now=now)
+        if s.run.job_id in wanted
+    ]
+
+
+def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
+    read_status = functools.cache(lambda: scheduler_status(now=now))  # read once at most
+    if scheduler_runs_jobs(scheduler_roles(now=now), lambda: read_status().running):
+        return []
+    status = read_status()
+    if status.running:
+        message = "no live scheduler holds the lease; a standby takes it over when it expires"
+    elif status.instance is None:
+        message = "no scheduler has ever started"
+    elif status.instance.stopped_at is not None:
+        message = f"scheduler {status.instance} stopped at {iso_utc(status.instance.stopped_at)}"
+    else:
+        message = (
+            f"scheduler {status.instance} last heartbeat {status.heartbeat_age_seconds:.0f} s ago"
+        )
+    return [_alert(rule, message, value=status.heartbeat_age_seconds)]
+
+
+ALERT_EVALUATORS = {
+    "failure_ratio": _failure_ratio_alerts,
+    "consecutive_failures": _consecutive_failure_alerts,
+    "p95": _p95_alerts,
+    "overdue": _overdue_alerts,
+    "stuck": _stuck_alerts,
+    "scheduler_down": _scheduler_down_alerts,
+}
+
+
+@dataclass(frozen=True)
+class AlertsReport:
+    """The firing alerts and the worst severity among them."""
+
+    alerts: list[Alert]
+    evaluated_at: datetime
+
+    @property
+    def status(self) -> str:
+        return alerts_status(self.alerts)
+
+    def as_dict(self) -> dict:
+        counts = {"critical": 0, "warning": 0}
+        for alert in self.alerts:
+            counts[alert.severity] += 1
+        return {
+            "status": self.status,
+            "evaluated_at": iso_utc(self.evaluated_at),
+            "total": len(self.alerts),
+            **counts,
+            "alerts": [a.as_dict() for a in self.alerts],
+        }
+
+
+def alerts_report(
+    *, now: datetime | None = None, jobs: list[JobDefinition] | None = None
+) -> AlertsReport:
+    """Evaluate the configured alert rules now (over ``jobs`` when already loaded)."""
+    now = now or timezone.now()
+    return AlertsReport(alerts=firing_alerts(now=now, jobs=jobs), evaluated_at=now)

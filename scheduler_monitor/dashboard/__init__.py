@@ -1,0 +1,1 @@
+"""The admin-hosted dashboard: views, URLs, HTML builders, charts and value formatting."""

@@ -1,0 +1,30 @@
+"""The dashboard's pages (staff only, inside the admin's login)."""
+
+from django.urls import path
+
+from scheduler_monitor.dashboard import views
+
+urlpatterns = [
+    path("scheduler-monitoring", views.dashboard, name="scheduler_monitor_dashboard"),
+    path("scheduler-monitoring/", views.dashboard),
+    path(
+        "scheduler-monitoring/fragments",
+        views.dashboard_fragments,
+        name="scheduler_monitor_fragments",
+    ),
+    path(
+        "scheduler-monitoring/export.prom",
+        views.export_prometheus,
+        name="scheduler_monitor_export",
+    ),
+    path(
+        "scheduler-monitoring/jobs/<str:job_id>",
+        views.job_detail,
+        name="scheduler_monitor_job",
+    ),
+    path(
+        "scheduler-monitoring/jobs/<str:job_id>/<slug:action>",
+        views.job_action,
+        name="scheduler_monitor_job_action",
+    ),
+]

@@ -1,0 +1,305 @@
+"""The admin-hosted dashboard: thin views over the domain modules, rendered from templates.
+
+The first page and every auto-refresh render the same partials (``_live.html``).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from scheduler_monitor import (
+    alert_rules,
+    conf,
+    heatmaps,
+    job_control,
+    jobs,
+    notification_chain,
+    runs,
+    schedule_health,
+    scheduler_instances,
+    summary,
+)
+from scheduler_monitor.dashboard import charts
+from scheduler_monitor.exposition import scheduler_exposition
+from scheduler_monitor.models import JobDefinition, RunStatus
+from scheduler_monitor.stats import EMPTY_STATS, summarise
+
+REFRESH_CHOICES = (0, 10, 30, 60)
+RUNS_PER_PAGE = 25
+START_DELAY_HOURS = 24
+CHART_RUNS = 100
+# Failure counts per heatmap colour step: a fixed scale, so colours mean the same every day.
+HEAT_STEPS = ((0, 0), (1, 1), (2, 2), (3, 4), (5, 9), (10, None))
+
+
+# --- view models (presentation only; numbers come from the domain) -----------------------
+
+
+@dataclass(frozen=True)
+class JobRow:
+    metrics: jobs.JobMetrics
+    next_run_at: datetime | None
+    visible: bool
+    schedule: schedule_health.JobSchedule
+    stuck_runs: int
+
+
+def heat_level(count: int) -> int:
+    """Colour step (0-5) of a failure count on the fixed scale."""
+    for level, (low, high) in enumerate(HEAT_STEPS):
+        if count >= low and (high is None or count <= high):
+            return level
+    return len(HEAT_STEPS) - 1
+
+
+def heat_legend() -> list[dict]:
+    """The colour steps with the counts each stands for."""
+    legend = []
+    for level, (low, high) in enumerate(HEAT_STEPS):
+        label = f"{low}+" if high is None else (str(low) if high == low else f"{low}–{high}")
+        legend.append({"level": level, "label": label})
+    return legend
+
+
+def heatmap_view(heatmap: heatmaps.FailureHeatmap) -> dict:
+    """Add colour level, alarm flag and bucket end to every heatmap cell."""
+    step = (heatmap.buckets[1] - heatmap.buckets[0]) if len(heatmap.buckets) > 1 else None
+    rows = []
+    for row in heatmap.rows:
+        cells = [
+            {
+                "count": count,
+                "level": heat_level(count),
+                "alarm": count >= heatmap.alarm_threshold,
+                "start": bucket,
+                "end": bucket + step if step else None,
+            }
+            for bucket, count in zip(heatmap.buckets, row.counts, strict=True)
+        ]
+        rows.append(
+            {"category": row.category, "total": row.total, "cells": cells, "jobs": row.jobs}
+        )
+    return {
+        "bucket": heatmap.bucket,
+        "buckets": heatmap.buckets,
+        "rows": rows,
+        "threshold": heatmap.alarm_threshold,
+        "max_count": heatmap.max_count,
+        "alarm_cells": sum(1 for r in rows for c in r["cells"] if c["alarm"]),
+    }
+
+
+def matches(metrics: jobs.JobMetrics, query: str, category: str) -> bool:
+    """The table's search rule (the page script applies the same one instantly)."""
+    job = metrics.job
+    if category and job.category != category:
+        return False
+    if not query:
+        return True
+    query = query.casefold()
+    return any(query in value.casefold() for value in (job.job_id, job.name, job.owner))
+
+
+def refresh_seconds(request: HttpRequest) -> int:
+    """The auto-refresh interval: ``?refresh=`` (0 turns it off) or the setting."""
+    raw = request.GET.get("refresh", "")
+    if raw.isdigit():
+        return min(int(raw), 3600)
+    return int(conf.get("AUTO_REFRESH_SECONDS"))
+
+
+def live_context(request: HttpRequest) -> dict:
+    """Everything the refreshable partials show; a fixed number of queries for any job count."""
+    query = request.GET.get("q", "").strip()
+    category = request.GET.get("category", "").strip()
+    now = timezone.now()
+    next_runs = jobs.job_next_run_times()
+    stuck = schedule_health.stuck_runs_by_job(now=now)
+    metrics = jobs.job_metrics()
+    rows = [
+        JobRow(
+            metrics=m,
+            next_run_at=None if m.job.paused else next_runs.get(m.job.job_id),
+            visible=matches(m, query, category),
+            schedule=schedule_health.job_schedule_of(
+                job=m.job, next_run_at=next_runs.get(m.job.job_id), now=now
+            ),
+            stuck_runs=len(stuck.get(m.job.job_id, ())),
+        )
+        for m in metrics
+    ]
+    overview = scheduler_instances.scheduler_overview(now=now)
+    return {
+        "alerts": alert_rules.alerts_report(now=now, jobs=[m.job for m in metrics]),
+        "summary": summary.dashboard_summary(now=now),
+        "status": overview.status,
+        "scheduler_running": overview.running,
+        "roles": overview.roles,
+        "chain": notification_chain.notification_chain(),
+        "rows": rows,
+        "visible_rows": sum(1 for r in rows if r.visible),
+        "categories": sorted({r.metrics.job.category for r in rows}),
+        "query": query,
+        "category": category,
+        "heatmap_hour": heatmap_view(heatmaps.failure_heatmap(hours=24, now=now)),
+        # Rollups included: the 30 days stay whole after old runs are pruned.
+        "heatmap_day": heatmap_view(heatmaps.daily_failure_heatmap(days=30, now=now)),
+        "heat_legend": heat_legend(),
+        "updated_at": now,
+    }
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+@staff_member_required
+@require_GET
+def dashboard(request: HttpRequest) -> TemplateResponse:
+    """The dashboard page: cards, scheduler status, notification chain, table and heatmap."""
+    seconds = refresh_seconds(request)
+    choices = sorted({*REFRESH_CHOICES, seconds})
+    context = {
+        **admin.site.each_context(request),
+        **live_context(request),
+        "title": _("Scheduler monitoring"),
+        "refresh_seconds": seconds,
+        "refresh_choices": choices,
+        "tab": "heatmap" if request.GET.get("tab") == "heatmap" else "jobs",
+    }
+    return TemplateResponse(request, "scheduler_monitor/dashboard.html", context)
+
+
+@staff_member_required
+@require_GET
+def dashboard_fragments(request: HttpRequest) -> TemplateResponse:
+    """The refreshable parts of the dashboard, rendered by the same partials as the page."""
+    return TemplateResponse(request, "scheduler_monitor/_live.html", live_context(request))
+
+
+@staff_member_required
+@require_GET
+def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
+    """One job: metadata, window statistics, charts, run history and actions."""
+    job = jobs.job_get(job_id=job_id)
+    if job is None:
+        raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
+    status = request.GET.get("status", "")
+    if status and status not in RunStatus.values:
+        status = ""
+    stats = jobs.job_window_statistics(job_id=job.job_id)
+    recent = runs.job_recent_durations(job=job, limit=CHART_RUNS)
+    hours = runs.job_hourly_outcomes(job=job, days=7)
+    page = Paginator(runs.job_runs(job=job, status=status or None), RUNS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    recent_stats = summarise(r.duration_ms for r in recent) if recent else EMPTY_STATS
+    now = timezone.now()
+    schedule = schedule_health.job_schedule_of(
+        job=job, next_run_at=jobs.job_next_run_times().get(job.job_id), now=now
+    )
+    delays = schedule_health.job_lateness_statistics(
+        hours=START_DELAY_HOURS, job_ids=[job.job_id], now=now
+    )
+    context = {
+        **admin.site.each_context(request),
+        "title": job.name,
+        "job": job,
+        "next_run_at": schedule.next_run_at,
+        "schedule": schedule,
+        "stuck_runs": schedule_health.stuck_runs_by_job(now=now).get(job.job_id, []),
+        "start_delay": delays.get(job.job_id, EMPTY_STATS),
+        "start_delay_hours": START_DELAY_HOURS,
+        "stats": stats,
+        "success_rate": jobs.success_rate(job.success_count, job.failure_count),
+        "recent_stats": recent_stats,
+        "duration_chart": charts.duration_chart(
+            [
+                (
+                    r.duration_ms,
+                    r.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    r.status != RunStatus.SUCCESS,
+                )
+                for r in recent
+            ],
+            marker=recent_stats.p95_duration_ms,
+        )
+        if recent
+        else None,
+        "outcome_chart": charts.outcome_chart([(h.hour, h.successes, h.failures) for h in hours]),
+        "week_successes": sum(h.successes for h in hours),
+        "week_failures": sum(h.failures for h in hours),
+        "page": page,
+        "status_filter": status,
+        "statuses": RunStatus.choices,
+        "can_trigger": request.user.has_perm("scheduler_monitor.trigger_job"),
+        "can_pause": request.user.has_perm("scheduler_monitor.change_jobdefinition"),
+    }
+    return TemplateResponse(request, "scheduler_monitor/job_detail.html", context)
+
+
+ACTIONS = {
+    "trigger": (
+        lambda job, user: job_control.job_trigger(job_id=job.job_id, requested_by=user),
+        "scheduler_monitor.trigger_job",
+    ),
+    "pause": (
+        lambda job, user: job_control.job_pause(job_id=job.job_id),
+        "scheduler_monitor.change_jobdefinition",
+    ),
+    "resume": (
+        lambda job, user: job_control.job_resume(job_id=job.job_id),
+        "scheduler_monitor.change_jobdefinition",
+    ),
+}
+ACTION_DONE = {
+    "trigger": gettext_lazy("Run of %(job)s requested; the scheduler starts it within seconds."),
+    "pause": gettext_lazy("%(job)s paused."),
+    "resume": gettext_lazy("%(job)s resumed."),
+}
+
+
+@staff_member_required
+@require_POST
+def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
+    """Trigger, pause or resume a job (POST with CSRF), then back to the job page."""
+    if action not in ACTIONS:
+        raise Http404(_("Unknown action %(action)s") % {"action": action})
+    service, permission = ACTIONS[action]
+    if not request.user.has_perm(permission):
+        return HttpResponse(_("You may not %(action)s jobs.") % {"action": action}, status=403)
+    job = JobDefinition.objects.filter(job_id=job_id).first()
+    if job is None:
+        raise Http404(_("No job with id %(job_id)s") % {"job_id": job_id})
+    try:
+        service(job, request.user.get_username())
+    except (job_control.JobNotFound, job_control.JobBusy) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, str(ACTION_DONE[action]) % {"job": job.job_id})
+    return redirect(reverse("scheduler_monitor_job", args=[job.job_id]))
+
+
+# --- Prometheus export --------------------------------------------------------------------
+
+
+@staff_member_required
+@require_GET
+def export_prometheus(request: HttpRequest) -> HttpResponse:
+    """Download the current exposition as ``scheduler-metrics-<UTC timestamp>.prom``."""
+    body = scheduler_exposition()
+    stamp = timezone.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    response = HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+    response["Content-Disposition"] = f'attachment; filename="scheduler-metrics-{stamp}.prom"'
+    return response

@@ -1,0 +1,147 @@
+"""Failure heatmaps: failed and abandoned runs per category per hour or per UTC day."""
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+
+from scheduler_monitor import conf
+from scheduler_monitor.failure_counts import failures_per_job_and_bucket, failures_per_job_and_day
+from scheduler_monitor.jobs import job_list
+from scheduler_monitor.models import JobRunDailyRollup
+from scheduler_monitor.timestamps import iso_utc, utc_days
+
+
+@dataclass(frozen=True)
+class HeatmapRow:
+    category: str
+    counts: list[int]
+    total: int
+    jobs: list[dict]  # [{"job_id", "job_name", "failures"}], most failures first
+
+
+@dataclass(frozen=True)
+class FailureHeatmap:
+    """Failures per category per bucket (hour or day), oldest bucket first."""
+
+    bucket: str  # "hour" or "day"
+    buckets: list[datetime]
+    rows: list[HeatmapRow]
+    max_count: int
+    alarm_threshold: int
+
+    def as_dict(self) -> dict:
+        return {
+            "bucket": self.bucket,
+            "buckets": [iso_utc(b) for b in self.buckets],
+            "categories": [asdict(row) for row in self.rows],
+            "max_count": self.max_count,
+            "alarm_threshold": self.alarm_threshold,
+        }
+
+
+def failure_heatmap(
+    *, hours: int = 24, bucket: str = "hour", now: datetime | None = None
+) -> FailureHeatmap:
+    """Failed and abandoned runs per category per hour (or per UTC day) over the last hours."""
+    if bucket not in ("hour", "day"):
+        raise ValueError("bucket must be 'hour' or 'day'")
+    now = now or timezone.now()
+    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
+    current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if bucket == "day":
+        current = current.replace(hour=0)
+    count = hours if bucket == "hour" else max(1, -(-hours // 24))
+    buckets = [current - step * i for i in range(count - 1, -1, -1)]
+    jobs = heatmap_jobs()
+    if bucket == "day":
+        per_bucket = failures_per_job_and_day(buckets)
+    else:
+        per_bucket = failures_per_job_and_bucket([*buckets, buckets[-1] + step])
+    return heatmap_from_counts(bucket=bucket, buckets=buckets, jobs=jobs, counts=per_bucket)
+
+
+def heatmap_jobs() -> dict[int, tuple[str, str, str]]:
+    """The declared jobs a heatmap shows: pk -> (category, job_id, name)."""
+    return {
+        pk: (category, job_id, name)
+        for pk, category, job_id, name in job_list()
+        .order_by()
+        .values_list("pk", "category", "job_id", "name")
+    }
+
+
+def heatmap_from_counts(
+    *, bucket: str, buckets: list[datetime], jobs: dict[int, tuple], counts: dict[int, list[int]]
+) -> FailureHeatmap:
+    """Sum per-job counts into category rows; ``jobs`` maps pk to (category, job_id, name).
+
+    Counts of jobs not in ``jobs`` (removed ones) are left out.
+    """
+    grid = {category: [0] * len(buckets) for category, _, _ in jobs.values()}
+    per_job: dict[str, dict[str, list]] = {c: {} for c in grid}
+    for job_pk, job_counts in counts.items():
+        if job_pk not in jobs:
+            continue
+        category, job_id, name = jobs[job_pk]
+        row = grid[category]
+        for i, n in enumerate(job_counts):
+            row[i] += n
+        if total := sum(job_counts):
+            per_job[category][job_id] = [name, total]
+    return heatmap_from_grid(bucket=bucket, buckets=buckets, grid=grid, per_job=per_job)
+
+
+def heatmap_from_grid(
+    *, bucket: str, buckets: list[datetime], grid: dict, per_job: dict
+) -> FailureHeatmap:
+    """Rows sorted by category, each with its failing jobs, most failures first."""
+    rows = [
+        HeatmapRow(
+            category=category,
+            counts=counts,
+            total=sum(counts),
+            jobs=[
+                {"job_id": job_id, "job_name": name, "failures": n}
+                for job_id, (name, n) in sorted(
+                    per_job.get(category, {}).items(), key=lambda item: (-item[1][1], item[0])
+                )
+            ],
+        )
+        for category, counts in sorted(grid.items())
+    ]
+    return FailureHeatmap(
+        bucket=bucket,
+        buckets=buckets,
+        rows=rows,
+        max_count=max((max(r.counts) for r in rows if r.counts), default=0),
+        alarm_threshold=conf.get("HEATMAP_ALARM_THRESHOLD"),
+    )
+
+
+def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> FailureHeatmap:
+    """Failures per category per UTC day over ``days`` days, pruned days included.
+
+    A (job, day) that was rolled up counts its rollup's failures (the prune may have
+    kept its failed runs too); every other one counts its failed and abandoned runs.
+    """
+    now = now or timezone.now()
+    day_list = utc_days(days, now)
+    buckets = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list]
+    jobs = heatmap_jobs()
+    rolled_up = {
+        (job_pk, day): failures
+        for job_pk, day, failures in JobRunDailyRollup.objects.filter(day__gte=day_list[0])
+        .order_by()
+        .values_list("job_id", "day", "failures")
+    }
+    raw = failures_per_job_and_day(buckets)
+    no_runs = [0] * len(day_list)
+    counts = {
+        job_pk: [
+            rolled_up.get((job_pk, day), raw_count)
+            for day, raw_count in zip(day_list, raw.get(job_pk, no_runs), strict=True)
+        ]
+        for job_pk in raw.keys() | {job_pk for job_pk, _ in rolled_up}
+    }
+    return heatmap_from_counts(bucket="day", buckets=buckets, jobs=jobs, counts=counts)

@@ -1,0 +1,1 @@
+"""The Prometheus scrape endpoints: views, URLs and who may read them."""

@@ -1,0 +1,330 @@
+"""Retention: roll a day's runs up into ``JobRunDailyRollup``, then delete them in batches."""
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from scheduler_monitor import conf
+from scheduler_monitor.models import (
+    FAILED_STATUSES,
+    FINISHED_STATUSES,
+    TIMED_STATUSES,
+    UNSTARTED_STATUSES,
+    JobRun,
+    JobRunDailyRollup,
+    RunStatus,
+    TriggerRequest,
+)
+from scheduler_monitor.runs import finished_runs_between
+from scheduler_monitor.stats import percentile
+from scheduler_monitor.timestamps import EPOCH, utc_day_start
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PruneDay:
+    """What the prune did (or would do) with one UTC day."""
+
+    day: date
+    deleted: int = 0
+    deleted_failures: int = 0
+    kept_failures: int = 0
+    rolled_up_jobs: int = 0
+
+
+@dataclass
+class PruneResult:
+    cutoff: datetime
+    failure_cutoff: datetime
+    dry_run: bool
+    days: list[PruneDay] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def deleted(self) -> int:
+        return sum(d.deleted for d in self.days)
+
+    @property
+    def kept_failures(self) -> int:
+        return sum(d.kept_failures for d in self.days)
+
+
+def job_runs_prune(
+    *,
+    days: int,
+    keep_failures_days: int | None = None,
+    batch_size: int = 5000,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> PruneResult:
+    """Delete finished runs of UTC days older than ``days``, rolled up per job and day first.
+
+    Whole UTC days are pruned (a day is pruned once it ended ``days`` days ago), so each
+    day is rolled up once over all its runs. Failed and abandoned runs are kept until
+    ``keep_failures_days`` when given. Running runs are never touched, nor are the job
+    counters. Deletes go in batches of ``batch_size`` ids, each its own short transaction,
+    so neither memory nor lock time grows with the table. ``should_stop`` is asked before
+    each batch; when it says so the prune ends there (``interrupted``), consistent.
+    """
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    if keep_failures_days is not None and keep_failures_days < days:
+        raise ValueError(
+            f"keep_failures_days ({keep_failures_days}) must be at least days ({days})"
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    now = now or timezone.now()
+    say = progress or (lambda message: None)
+    stopping = should_stop or (lambda: False)
+    cutoff = utc_day_start(now) - timedelta(days=days)
+    failure_cutoff = utc_day_start(now) - timedelta(days=keep_failures_days or days)
+    result = PruneResult(cutoff=cutoff, failure_cutoff=failure_cutoff, dry_run=dry_run)
+    day_start = _first_prunable_day(cutoff, failure_cutoff)
+    while day_start is not None:
+        if stopping():
+            result.interrupted = True
+            break
+        day_end = day_start + timedelta(days=1)
+        keep_failures = day_start >= failure_cutoff
+        outcome = PruneDay(day=day_start.date())
+        if dry_run:
+            _prune_day_dry(day_start, day_end, keep_failures, outcome)
+        else:
+            outcome.rolled_up_jobs = job_runs_roll_up_day(day=day_start.date())
+            _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stopping)
+        result.days.append(outcome)
+        verb = "would delete" if dry_run else "deleted"
+        say(
+            f"{outcome.day.isoformat()}: {verb} {outcome.deleted} run(s)"
+            + (f", kept {outcome.kept_failures} failure(s)" if outcome.kept_failures else "")
+        )
+        day_start = _first_prunable_day(cutoff, failure_cutoff, after=day_end)
+    return result
+
+
+def _first_prunable_day(cutoff, failure_cutoff, *, after: datetime = EPOCH) -> datetime | None:
+    """Start of the oldest UTC day (from ``after`` on) holding a run to delete."""
+    failed = FAILED_STATUSES
+    kept_shorter = [s for s in FINISHED_STATUSES if s not in failed]
+    started = JobRun.objects.filter(
+        finished_runs_between(
+            after, cutoff, [s for s in kept_shorter if s not in UNSTARTED_STATUSES]
+        )
+        | finished_runs_between(after, failure_cutoff, failed)
+    ).aggregate(m=Min("started_at"))["m"]
+    # Missed and skipped runs: one minimum per fallback of runs_between.
+    unstarted = JobRun.objects.filter(finished_runs_between(after, cutoff, UNSTARTED_STATUSES))
+    no_start = unstarted.filter(started_at__isnull=True)
+    candidates = [
+        started,
+        unstarted.aggregate(m=Min("started_at"))["m"],
+        no_start.aggregate(m=Min("scheduled_at"))["m"],
+        no_start.filter(scheduled_at__isnull=True).aggregate(m=Min("finished_at"))["m"],
+    ]
+    candidates = [c for c in candidates if c is not None]
+    return utc_day_start(min(candidates)) if candidates else None
+
+
+def _day_runs(day_start: datetime, day_end: datetime, keep_failures: bool):
+    statuses = FINISHED_STATUSES
+    if keep_failures:
+        statuses = [s for s in statuses if s not in FAILED_STATUSES]
+    return JobRun.objects.filter(finished_runs_between(day_start, day_end, statuses)).order_by()
+
+
+def _kept_failures(day_start: datetime, day_end: datetime) -> int:
+    return JobRun.objects.filter(finished_runs_between(day_start, day_end, FAILED_STATUSES)).count()
+
+
+def _prune_day_dry(day_start, day_end, keep_failures, outcome: PruneDay) -> None:
+    runs = _day_runs(day_start, day_end, keep_failures)
+    outcome.deleted = runs.count()
+    outcome.deleted_failures = runs.filter(status__in=FAILED_STATUSES).count()
+    if keep_failures:
+        outcome.kept_failures = _kept_failures(day_start, day_end)
+
+
+def _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stopping) -> None:
+    runs = _day_runs(day_start, day_end, keep_failures)
+    while not stopping():
+        rows = list(runs.values_list("pk", "status")[:batch_size])
+        if not rows:
+            break
+        ids = [pk for pk, _ in rows]
+        # Finished runs never change status: count the failures from the rows just read.
+        failures = sum(1 for _, status in rows if status in FAILED_STATUSES)
+        with transaction.atomic():
+            # A trigger request keeps its row; only its link to the deleted run goes.
+            _unlink_trigger_requests(ids)
+            deleted = _delete_runs(ids)
+        outcome.deleted += deleted
+        outcome.deleted_failures += failures
+        if len(ids) == batch_size:
+            say(f"{outcome.day.isoformat()}: {outcome.deleted} deleted so far")
+    if keep_failures:
+        outcome.kept_failures = _kept_failures(day_start, day_end)
+
+
+def _unlink_trigger_requests(ids: list[int]) -> None:
+    """Null the trigger requests' links to these runs, in one statement.
+
+    The ORM's ``filter(run_id__in=ids).update()`` spends longer preparing 5,000 ids than
+    the database spends on the statement (prune of 750,000 runs, figure 8).
+    """
+    table = connection.ops.quote_name(TriggerRequest._meta.db_table)
+    column = connection.ops.quote_name(TriggerRequest._meta.get_field("run").column)
+    ids_sql = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} IN ({ids_sql})", ids)
+
+
+def _delete_runs(ids: list[int]) -> int:
+    """Delete finished runs by id in one statement; return how many went.
+
+    ``QuerySet.delete()`` would load every row first to null the trigger-request links
+    (done just before) and split the ids into many statements: about 3x slower here.
+    The status condition keeps a run that is running (never the case) out of it.
+    """
+    table = connection.ops.quote_name(JobRun._meta.db_table)
+    ids_sql = ", ".join(["%s"] * len(ids))
+    statuses_sql = ", ".join(["%s"] * len(FINISHED_STATUSES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN ({ids_sql}) AND status IN ({statuses_sql})",
+            [*ids, *FINISHED_STATUSES],
+        )
+        return cursor.rowcount
+
+
+@dataclass
+class _DayTotals:
+    """Running totals of one job's day; durations arrive sorted."""
+
+    runs: int = 0
+    successes: int = 0
+    failures: int = 0
+    missed: int = 0
+    skipped: int = 0
+    durations: list[float] = field(default_factory=list)
+
+    def add(self, status: str, duration_ms: float | None) -> None:
+        if status == RunStatus.MISSED:
+            self.missed += 1
+        elif status == RunStatus.SKIPPED:
+            self.skipped += 1
+        else:
+            self.runs += 1
+            if status in FAILED_STATUSES:
+                self.failures += 1
+            else:
+                self.successes += 1
+            if status in TIMED_STATUSES and duration_ms is not None:
+                self.durations.append(duration_ms)
+
+
+def job_runs_roll_up_day(*, day: date) -> int:
+    """Roll up every finished run of one UTC day into a row per job; return rows written.
+
+    A (job, day) already rolled up only takes runs recorded after it was (a record that
+    waited in a buffer): counts, sum, min and max merge exactly; the p95 then becomes the
+    count-weighted mean of the two p95s, an approximation for that rare case.
+    """
+    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    day_end = day_start + timedelta(days=1)
+    rolled_up_at = timezone.now()
+    rows = (
+        JobRun.objects.filter(finished_runs_between(day_start, day_end))
+        .order_by("job_id", "duration_ms")
+        .values_list("job_id", "status", "duration_ms", "recorded_at")
+    )
+    totals: dict[int, _DayTotals] = {}
+    with transaction.atomic():
+        existing = {
+            r.job_id: r for r in JobRunDailyRollup.objects.filter(day=day).select_for_update()
+        }
+        # One day's plain tuples at most: a list is faster than a server-side cursor here.
+        for job_pk, status, duration_ms, recorded_at in list(rows):
+            previous = existing.get(job_pk)
+            if previous is not None and (
+                recorded_at is None or recorded_at <= previous.rolled_up_at
+            ):
+                continue  # already counted when the day was rolled up
+            totals.setdefault(job_pk, _DayTotals()).add(status, duration_ms)
+        new = []
+        for job_pk, done in totals.items():
+            rollup = _save_rollup(job_pk, day, done, existing.get(job_pk), rolled_up_at)
+            if rollup is not None:
+                new.append(rollup)
+        JobRunDailyRollup.objects.bulk_create(new, batch_size=500)
+    return len(totals)
+
+
+def _save_rollup(job_pk, day, totals: _DayTotals, previous, rolled_up_at):
+    """Return a new rollup to create, or merge into ``previous`` and return None."""
+    durations = totals.durations
+    values = {
+        "runs": totals.runs,
+        "successes": totals.successes,
+        "failures": totals.failures,
+        "missed": totals.missed,
+        "skipped": totals.skipped,
+        "duration_count": len(durations),
+        "duration_sum_ms": math.fsum(durations),
+        "duration_min_ms": durations[0] if durations else None,
+        "duration_max_ms": durations[-1] if durations else None,
+        "duration_p95_ms": percentile(durations, 0.95),
+        "rolled_up_at": rolled_up_at,
+    }
+    if previous is None:
+        return JobRunDailyRollup(job_id=job_pk, day=day, **values)
+    merged = {
+        key: getattr(previous, key) + values[key]
+        for key in ("runs", "successes", "failures", "missed", "skipped", "duration_count")
+    }
+    merged["duration_sum_ms"] = previous.duration_sum_ms + values["duration_sum_ms"]
+    mins = [v for v in (previous.duration_min_ms, values["duration_min_ms"]) if v is not None]
+    maxes = [v for v in (previous.duration_max_ms, values["duration_max_ms"]) if v is not None]
+    merged["duration_min_ms"] = min(mins) if mins else None
+    merged["duration_max_ms"] = max(maxes) if maxes else None
+    weighted = [
+        (p95, n)
+        for p95, n in (
+            (previous.duration_p95_ms, previous.duration_count),
+            (values["duration_p95_ms"], len(durations)),
+        )
+        if p95 is not None and n
+    ]
+    merged["duration_p95_ms"] = (
+        sum(p * n for p, n in weighted) / sum(n for _, n in weighted) if weighted else None
+    )
+    merged["rolled_up_at"] = rolled_up_at
+    JobRunDailyRollup.objects.filter(pk=previous.pk).update(**merged)
+    return None
+
+
+PRUNE_DEFAULT_CRON = "17 3 * * *"
+
+
+def job_runs_prune_from_settings() -> PruneResult | None:
+    """Prune as ``SCHEDULER_MONITOR["PRUNE_SCHEDULE"]`` says (the scheduler's prune job)."""
+    options = conf.get("PRUNE_SCHEDULE")
+    if not options:
+        return None
+    result = job_runs_prune(
+        days=options["days"],
+        keep_failures_days=options.get("keep_failures_days"),
+        batch_size=options.get("batch_size", 5000),
+        progress=logger.debug,
+    )
+    logger.info("Pruned %s run(s) started before %s", result.deleted, result.cutoff.date())
+    return result
