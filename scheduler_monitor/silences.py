@@ -169,9 +169,12 @@ def silence_create(
     )
 
 
-def silence_list(*, active_at: datetime | None = None, include_past: bool = False):
-    """Silences current or to come at ``active_at`` (all of them with ``include_past``)."""
-    silences = Silence.objects.all()
+def silence_list(*, include_past: bool = False, active_now: bool = False):
+    """Silences current or still to come (``include_past``: all; ``active_now``: current)."""
+    now = timezone.now()
+    found = Silence.objects.all()
+    if active_now:
+        return found.filter(starts_at__lte=now, ends_at__gt=now)
     if not include_past:
-        silences = silences.filter(Q(ends_at__gt=active_at or timezone.now()))
-    return silences
+        found = found.filter(ends_at__gt=now)
+    return found

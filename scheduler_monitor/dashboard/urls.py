@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from scheduler_monitor.dashboard import views
+from scheduler_monitor.dashboard import incidents, views
 
 urlpatterns = [
+    path(
+        "scheduler-monitoring/incidents/<int:incident_id>/<slug:action>",
+        incidents.incident_action,
+        name="scheduler_monitor_incident_action",
+    ),
     path("scheduler-monitoring", views.dashboard, name="scheduler_monitor_dashboard"),
     path("scheduler-monitoring/", views.dashboard),
     path(

@@ -279,8 +279,8 @@ def make_many_jobs(count):
 # signature changes): 22; the alert rules (see tests/api/test_query_counts.py) without
 # the jobs, which they share with the table: 7 (one for the runs inside maintenance
 # windows), the failing streaks: 1, 3 for the down scheduler's status (read once for the
-# check and its message).
-QUERIES = 22 + 7 + 1 + 3
+# check and its message); the open incidents and the active silences: 2.
+QUERIES = 22 + 7 + 1 + 3 + 2
 
 
 @pytest.mark.parametrize("jobs", [3, 200, 1000])
