@@ -229,3 +229,43 @@ def test_a_change_committed_by_a_killed_scheduler_is_sent_once_by_the_standby(sc
     assert Incident.objects.count() == 1
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
+
+
+def test_a_silence_holds_the_firing_back_and_one_message_goes_out_when_it_ends(
+    schedulers, receiver
+):
+    """A job failing under a silence: an incident (silenced), zero messages; the silence
+    ends while it still fails: exactly one message."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduler_monitor.silences import silence_create
+
+    receiver.statuses.clear()
+    schedulers.fail_file.touch()
+    silence = silence_create(
+        scope="job", value="flip_job", ends_at=timezone.now() + timedelta(seconds=12)
+    )
+    active = schedulers.start("active")
+    incident = wait_for(
+        lambda: Incident.objects.filter(state="open", silenced=True).first(),
+        60,
+        "a silenced incident",
+        schedulers,
+    )
+    assert incident.opened_at < silence.ends_at
+    wait_for(lambda: timezone.now() > silence.ends_at, 30, "the silence to end", schedulers)
+    [message] = wait_for(receiver.messages, 30, "the message after the silence", schedulers)
+    assert message.json()["event"] == "silence_ended"
+    assert message.received_at >= silence.ends_at.timestamp()
+    evaluated = timezone.now()
+    wait_for(
+        lambda: Incident.objects.get().last_fired_at > evaluated + timedelta(seconds=3),
+        60,
+        "three more evaluations",
+        schedulers,
+    )
+    assert len(receiver.messages()) == 1
+    active.send_signal(signal.SIGTERM)
+    assert active.wait(30) == 0
