@@ -7,6 +7,7 @@ from scheduler_monitor import conf
 from scheduler_monitor.alert_rules import SEVERITY_EXIT_CODES, alerts_status, firing_alerts
 from scheduler_monitor.incidents import incidents_evaluate, open_incidents
 from scheduler_monitor.management.commands.scheduler_stats import display_width, pad
+from scheduler_monitor.notification_channels import notification_channels_sync
 from scheduler_monitor.notification_messages import iso
 from scheduler_monitor.outbox import outbox_drain
 
@@ -51,7 +52,12 @@ class Command(BaseCommand):
             sys.exit(SEVERITY_EXIT_CODES[status])
 
     def notify_scheduler_down(self, alerts) -> None:
-        """Evaluate the scheduler-down rules into incidents (deduplicated), then send."""
+        """Evaluate the scheduler-down rules into incidents (deduplicated), then send.
+
+        Channels declared in settings are synced first: a scheduler that never started
+        has not done it.
+        """
+        notification_channels_sync()
         rules = [rule for rule in conf.alert_rules() if rule["kind"] == "scheduler_down"]
         if rules:
             names = {rule["name"] for rule in rules}

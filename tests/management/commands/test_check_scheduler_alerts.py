@@ -82,3 +82,16 @@ def test_without_notify_it_only_reports(down_only):
     assert code == 2
     assert Incident.objects.count() == 0
     assert json.loads(text)["incidents"] == []
+
+
+def test_notify_uses_the_channels_declared_in_settings(settings, down_only):
+    """No scheduler ever ran (nothing synced the settings' channels): --notify does."""
+    with Receiver() as receiver:
+        settings.SCHEDULER_MONITOR = {
+            **settings.SCHEDULER_MONITOR,
+            "NOTIFICATION_CHANNELS": [{"name": "hook", "kind": "webhook", "target": receiver.url}],
+        }
+        code, _ = check("--notify")
+        messages = receiver.messages()
+    assert code == 2
+    assert [m.json()["incident"]["message"] for m in messages] == ["no scheduler has ever started"]
