@@ -317,7 +317,7 @@ def validate_operations(values: dict[str, Any]) -> None:
 
 # --- Notification settings ---------------------------------------------------------------
 
-NOTIFICATION_CHANNEL_KINDS = ("email", "webhook", "slack")
+NOTIFICATION_CHANNEL_KINDS = ("email", "webhook", "slack", "pagerduty")
 NOTIFICATION_LANGUAGES = ("en", "zh-hans")
 NOTIFICATION_CHANNEL_KEYS = {
     "name",  # unique; the admin shows it as a channel "from settings"
@@ -373,6 +373,8 @@ def _validate_channel(channel: Any, names: set) -> None:
         _fail(key, f"channel {name!r}: language must be one of {NOTIFICATION_LANGUAGES}", channel)
     if not isinstance(channel.get("secret", ""), str):
         _fail(key, f"channel {name!r}: secret must be a string", channel)
+    if channel["kind"] == "pagerduty" and not channel.get("secret"):
+        _fail(key, f"channel {name!r}: PagerDuty needs its routing key as the secret", channel)
     if not isinstance(channel.get("enabled", True), bool):
         _fail(key, f"channel {name!r}: enabled must be True or False", channel)
     for field in ("severities", "categories", "jobs", "rules"):

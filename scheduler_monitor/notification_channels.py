@@ -127,6 +127,13 @@ def send_slack(channel: NotificationChannel, payload: dict, idempotency_key: str
     return post_json(channel.target, payload["body"], {}, timeout)
 
 
+def send_pagerduty(channel: NotificationChannel, payload: dict, idempotency_key: str, timeout):
+    # The routing key is the channel's secret: kept out of the stored outbox payload.
+    return post_json(
+        channel.target, {**payload["body"], "routing_key": channel.secret}, {}, timeout
+    )
+
+
 def send_email(channel: NotificationChannel, payload: dict, idempotency_key: str, timeout):
     recipients = [address.strip() for address in channel.target.split(",") if address.strip()]
     message = EmailMultiAlternatives(
@@ -147,6 +154,7 @@ SENDERS = {
     ChannelKind.EMAIL: send_email,
     ChannelKind.WEBHOOK: send_webhook,
     ChannelKind.SLACK: send_slack,
+    ChannelKind.PAGERDUTY: send_pagerduty,
 }
 
 

@@ -203,6 +203,37 @@ def slack_payload(incident: Incident, event: IncidentEvent, language: str) -> di
     }
 
 
+def pagerduty_payload(incident: Incident, event: IncidentEvent, language: str) -> dict:
+    """A PagerDuty Events API v2 event, without its routing key (added when sent).
+
+    One alert per incident (``dedup_key``): changes re-trigger it, resolving resolves it.
+    """
+    title, _lines = event_lines(incident, event, language)
+    job = incident.job
+    url = job_url(job.job_id if job else None)
+    body = {
+        "event_action": "trigger" if incident.is_open else "resolve",
+        "dedup_key": f"scheduler-monitor-incident-{incident.pk}",
+        "payload": {
+            "summary": title[:1024],
+            "source": job.job_id if job else "scheduler",
+            "severity": incident.severity,
+            "class": incident.rule,
+            "group": job.category if job else "scheduler",
+            "custom_details": {
+                "message": incident.message,
+                "numbers": incident.numbers,
+                "last_error": first_line(incident.last_error) or None,
+                "opened_at": iso(incident.opened_at),
+                "event": event.kind,
+            },
+        },
+    }
+    if url:
+        body["links"] = [{"href": url, "text": "Job page"}]
+    return body
+
+
 def render_message(incident: Incident, event: IncidentEvent, kind: str, language: str) -> dict:
     """Everything a sender needs, frozen into the outbox row at the time of the change."""
     subject, text = event_text(incident, event, language)
@@ -210,6 +241,8 @@ def render_message(incident: Incident, event: IncidentEvent, kind: str, language
         return {"subject": subject, "text": text, "html": event_html(incident, event, language)}
     if kind == "slack":
         return {"body": slack_payload(incident, event, language)}
+    if kind == "pagerduty":
+        return {"body": pagerduty_payload(incident, event, language)}
     return {"body": event_payload(incident, event)}
 
 
@@ -226,4 +259,16 @@ def test_payload(channel) -> dict:
         return {"subject": subject, "text": text + "\n", "html": f"<p>{escape(text)}</p>"}
     if channel.kind == "slack":
         return {"body": {"text": f"{subject}: {text}"}}
+    if channel.kind == "pagerduty":
+        return {
+            "body": {
+                "event_action": "trigger",
+                "dedup_key": f"scheduler-monitor-test-{channel.pk}",
+                "payload": {
+                    "summary": f"{subject}: {text}",
+                    "source": "scheduler",
+                    "severity": "info",
+                },
+            }
+        }
     return {"body": {"version": SCHEMA_VERSION, "event": "test", "status": "test", "text": text}}

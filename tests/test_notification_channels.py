@@ -163,6 +163,7 @@ def test_settings_channels_are_synced_as_rows_and_disabled_when_removed(settings
         ([{"name": "x", "kind": "email", "target": "a@b", "language": "fr"}], "language"),
         ([{"name": "x", "kind": "email", "target": "a@b", "jobs": "a"}], "list of strings"),
         ([{"name": "x", "kind": "email", "target": "a@b", "colour": 1}], "unknown keys"),
+        ([{"name": "x", "kind": "pagerduty", "target": "https://p.test/"}], "routing key"),
         (
             [
                 {"name": "x", "kind": "email", "target": "a@b"},
@@ -200,3 +201,31 @@ def test_the_test_send_reports_the_error_or_success(make_job):
         assert channel_test_send(channel) is None
         [got] = receiver.messages()
     assert got.json()["event"] == "test"
+
+
+def test_a_pagerduty_channel_triggers_then_resolves_one_alert(make_job):
+    """Events API v2: trigger with the routing key and a dedup key per incident, then resolve."""
+    from scheduler_monitor.models import Incident
+
+    with Receiver() as receiver:
+        NotificationChannel.objects.create(
+            name="pd", kind="pagerduty", target=receiver.url, secret="R0UTING"
+        )
+        fire(make_job, last_error="KeyError: 'x'")
+        incidents_evaluate(rules=RULES, alerts=[])
+        incidents_evaluate(rules=RULES, alerts=[])
+        outbox_drain()
+        bodies = [m.json() for m in receiver.messages()]
+    incident = Incident.objects.get()
+    assert [b["event_action"] for b in bodies] == ["trigger", "resolve"]
+    assert {b["routing_key"] for b in bodies} == {"R0UTING"}
+    assert {b["dedup_key"] for b in bodies} == {f"scheduler-monitor-incident-{incident.pk}"}
+    payload = bodies[0]["payload"]
+    assert (payload["source"], payload["severity"], payload["class"]) == (
+        "sync_jira",
+        "critical",
+        "failing",
+    )
+    assert payload["summary"] == "[FIRING] failing on Sync Jira (sync_jira)"
+    assert payload["custom_details"]["last_error"] == "KeyError: 'x'"
+    assert "R0UTING" not in str(OutboxMessage.objects.values_list("payload", flat=True))

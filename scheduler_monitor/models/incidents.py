@@ -121,6 +121,7 @@ class ChannelKind(models.TextChoices):
     EMAIL = "email", _("email")
     WEBHOOK = "webhook", _("webhook (signed JSON)")
     SLACK = "slack", _("Slack-compatible incoming webhook")
+    PAGERDUTY = "pagerduty", _("PagerDuty Events API v2")
 
 
 class ChannelLanguage(models.TextChoices):
@@ -137,7 +138,10 @@ class NotificationChannel(models.Model):
         _("target"), max_length=1000, help_text=_("Webhook URL, or email addresses.")
     )
     secret = models.CharField(
-        _("signing secret"), max_length=200, blank=True, help_text=_("Webhook: HMAC-SHA256 key.")
+        _("signing secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("Webhook: HMAC-SHA256 key. PagerDuty: the integration's routing key."),
     )
     language = models.CharField(
         _("language"), max_length=10, choices=ChannelLanguage.choices, default=ChannelLanguage.EN
