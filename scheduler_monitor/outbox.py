@@ -85,6 +85,12 @@ def retry_delay(attempts: int) -> float | None:
 
 def outbox_deliver(message: OutboxMessage) -> bool:
     """Try a claimed message once; record the attempt and its outcome. True: delivered."""
+    if not message.channel.enabled:
+        # Disabled after the message was queued: drop it, saying why (no try is made).
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            state=OutboxState.FAILED, last_error="channel disabled"
+        )
+        return False
     started = timezone.now()
     clock = time.perf_counter()
     status_code, error = None, ""

@@ -157,3 +157,14 @@ def test_the_payload_is_frozen_at_the_change(make_job, fast_retries):
     message.refresh_from_db()
     assert message.payload["body"]["job"]["job_name"] == "Sync Jira"
     assert json.dumps(message.payload)  # JSON all the way down
+
+
+def test_a_message_of_a_channel_disabled_since_is_dropped_untried(make_job, fast_retries):
+    with Receiver() as receiver:
+        message = open_incident(make_job, receiver.url)
+        NotificationChannel.objects.update(enabled=False)
+        assert outbox_drain() == 1
+        assert receiver.answered == []
+    message.refresh_from_db()
+    assert (message.state, message.last_error) == (OutboxState.FAILED, "channel disabled")
+    assert not DeliveryAttempt.objects.exists()
