@@ -86,26 +86,23 @@ class Notifier:
             if kind is None:
                 event.save()
                 return event
+        targets = channels_for(incident, self.channels)
+        event.notified = bool(targets) and kind == event.kind
         event.save()
         notice = event
         if kind != event.kind:  # one flapping notice stands in for this flip's message
             notice = IncidentEvent.objects.create(
-                incident=incident, kind=kind, at=self.now, details=details, notified=True
+                incident=incident, kind=kind, at=self.now, details=details, notified=bool(targets)
             )
-        queued = 0
-        for channel in channels_for(incident, self.channels):
+        for channel in targets:
             payload = render_message(incident, notice, channel.kind, channel.language)
             outbox_enqueue(
                 channel=channel, incident=incident, event=notice, payload=payload, now=self.now
             )
-            queued += 1
-        if queued and notice is event:
-            IncidentEvent.objects.filter(pk=event.pk).update(notified=True)
-            event.notified = True
-        if queued:
+        if targets:
             Incident.objects.filter(pk=incident.pk).update(last_notified_at=self.now)
             incident.last_notified_at = self.now
-        self.queued += queued
+        self.queued += len(targets)
         return event
 
     def _flapping_instead(self, incident: Incident, kind: str, details: dict) -> str | None:
