@@ -146,7 +146,10 @@ def test_a_failing_job_fires_once_stays_quiet_and_resolves_once(schedulers, rece
     )
     assert body["incident"]["last_error"] == "RuntimeError: flip_job: upstream said no"
     assert body["job"]["url"] == "https://ops.example.com/scheduler-monitoring/jobs/flip_job"
-    message = OutboxMessage.objects.get()
+    # The receiver answers before the sender records the try: wait for the record.
+    message = wait_for(
+        lambda: OutboxMessage.objects.filter(state="sent").first(), 30, "sent", schedulers
+    )
     assert firing.headers["Idempotency-Key"] == message.idempotency_key
     attempts = list(DeliveryAttempt.objects.filter(message=message).order_by("number"))
     assert [(a.ok, a.status_code) for a in attempts] == [(False, 500), (False, 500), (True, 200)]
@@ -214,7 +217,9 @@ def test_a_change_committed_by_a_killed_scheduler_is_sent_once_by_the_standby(sc
     assert got.headers["Idempotency-Key"] == pending.idempotency_key
     assert got.json()["event"] == "opened"
     # The new active keeps evaluating the same incident: nothing more is sent.
-    sent_at = OutboxMessage.objects.get().sent_at
+    sent_at = wait_for(
+        lambda: OutboxMessage.objects.get().sent_at, 30, "the send to be recorded", schedulers
+    )
     wait_for(
         lambda: (
             Incident.objects.get().last_fired_at.timestamp()
