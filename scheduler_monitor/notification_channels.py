@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from scheduler_monitor import conf
@@ -176,15 +176,23 @@ def channel_test_send(channel: NotificationChannel) -> str | None:
     return None
 
 
-def channel_outcome_record(channel: NotificationChannel, *, error: str | None) -> None:
-    """Note the channel's last success or last error (shown in the admin)."""
+def channel_outcome_record(
+    channel: NotificationChannel, *, error: str | None, count: bool = False
+) -> None:
+    """Note the channel's last success or last error (shown in the admin).
+
+    ``count``: an outbox delivery try, added to the channel's monotonic counters.
+    """
     now = timezone.now()
     if error is None:
-        NotificationChannel.objects.filter(pk=channel.pk).update(last_sent_at=now)
+        updates = {"last_sent_at": now}
+        if count:
+            updates["delivered_count"] = F("delivered_count") + 1
     else:
-        NotificationChannel.objects.filter(pk=channel.pk).update(
-            last_error=error[:2000], last_error_at=now
-        )
+        updates = {"last_error": error[:2000], "last_error_at": now}
+        if count:
+            updates["failed_count"] = F("failed_count") + 1
+    NotificationChannel.objects.filter(pk=channel.pk).update(**updates)
 
 
 def channels_with_errors() -> QuerySet[NotificationChannel]:

@@ -1,8 +1,8 @@
 """Incident and notification figures, and their Prometheus families (three queries).
 
 - ``scheduler_incidents_open{severity}``: open incidents now.
-- ``scheduler_notifications_sent_total{channel,outcome}``: delivery attempts by outcome
-  (``delivered`` or ``failed``); attempts are never deleted, so it only grows.
+- ``scheduler_notifications_sent_total{channel,outcome}``: delivery tries by outcome
+  (``delivered`` or ``failed``), from the channel's own counters, so it only grows.
 - ``scheduler_notification_latency_seconds``: histogram of the time from the incident change
   (the outbox row) to its delivery, over delivered messages.
 - ``scheduler_notification_outbox_pending``: messages waiting for a (first or next) try.
@@ -15,9 +15,9 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from scheduler_monitor.models import (
-    DeliveryAttempt,
     Incident,
     IncidentState,
+    NotificationChannel,
     OutboxMessage,
     OutboxState,
     Severity,
@@ -46,14 +46,10 @@ def notification_figures() -> NotificationFigures:
     )
     for row in rows:
         figures.open_by_severity[row["severity"]] = row["n"]
-    attempts = (
-        DeliveryAttempt.objects.order_by()
-        .values("message__channel__name", "ok")
-        .annotate(n=Count("pk"))
-    )
-    for row in attempts:
-        outcome = "delivered" if row["ok"] else "failed"
-        figures.attempts[(row["message__channel__name"], outcome)] = row["n"]
+    channels = NotificationChannel.objects.values_list("name", "delivered_count", "failed_count")
+    for name, delivered, failed in channels:
+        figures.attempts[(name, "delivered")] = delivered
+        figures.attempts[(name, "failed")] = failed
     latency = ExpressionWrapper(F("sent_at") - F("created_at"), output_field=DurationField())
     sent = Q(state=OutboxState.SENT, sent_at__isnull=False)
     buckets = {

@@ -117,7 +117,7 @@ def outbox_deliver(message: OutboxMessage) -> bool:
         OutboxMessage.objects.filter(pk=message.pk).update(
             state=OutboxState.SENT, sent_at=now, last_error=""
         )
-        channel_outcome_record(message.channel, error=None)
+        channel_outcome_record(message.channel, error=None, count=True)
         return True
     delay = retry_delay(message.attempts)
     if delay is None:
@@ -131,7 +131,7 @@ def outbox_deliver(message: OutboxMessage) -> bool:
         OutboxMessage.objects.filter(pk=message.pk).update(
             next_attempt_at=now + timedelta(seconds=delay), last_error=error[:2000]
         )
-    channel_outcome_record(message.channel, error=error)
+    channel_outcome_record(message.channel, error=error, count=True)
     return False
 
 

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 
 from scheduler_monitor.alert_rules import Alert
@@ -18,7 +17,9 @@ from scheduler_monitor.models import (
     OutboxMessage,
 )
 from scheduler_monitor.notification_metrics import notification_figures
+from scheduler_monitor.outbox import outbox_drain
 from tests.prometheus_parse import parse, sample
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 RULES = [
@@ -49,50 +50,56 @@ def fire(jobs, down=False):
     incidents_evaluate(rules=RULES, alerts=alerts)
 
 
-def test_it_exports_open_incidents_attempts_latency_and_pending(make_job):
-    hook = NotificationChannel.objects.create(name="hook", kind="webhook", target="http://x/")
-    NotificationChannel.objects.create(name="mail", kind="email", target="a@b.c")
-    fire([make_job(), make_job()], down=True)  # 3 incidents x 2 channels = 6 messages
+def test_it_exports_open_incidents_attempts_latency_and_pending(make_job, settings):
+    """Real deliveries to two receivers (one answers 500 once), latencies set on the rows."""
+    settings.SCHEDULER_MONITOR = {
+        **settings.SCHEDULER_MONITOR,
+        "NOTIFICATION_RETRY_DELAYS": [0, 0],
+    }
+    with Receiver(statuses=[500]) as flaky, Receiver() as steady:
+        NotificationChannel.objects.create(name="flaky", kind="webhook", target=flaky.url)
+        NotificationChannel.objects.create(name="steady", kind="webhook", target=steady.url)
+        fire([make_job(), make_job()], down=True)  # 3 incidents x 2 channels = 6 messages
+        outbox_drain()
+        outbox_drain()  # the one that got a 500 is due again at once
+        answered = {"flaky": flaky.answered, "steady": steady.answered}
+    assert answered == {"flaky": [500, 200, 200, 200], "steady": [200, 200, 200]}
     messages = list(OutboxMessage.objects.order_by("pk"))
-    now = timezone.now()
-    # Three delivered after 0.3 s, 4 s and 50 s; one webhook failed once then delivered.
-    for message, seconds in zip(messages[:3], (0.3, 4, 50), strict=True):
+    latencies = [0.3, 4, 50, 100, 700, 2000]
+    for message, seconds in zip(messages, latencies, strict=True):
         OutboxMessage.objects.filter(pk=message.pk).update(
-            state="sent", sent_at=message.created_at + timedelta(seconds=seconds)
+            sent_at=message.created_at + timedelta(seconds=seconds)
         )
-    for message in messages[:3]:
-        DeliveryAttempt.objects.create(
-            message=message, number=1, started_at=now, duration_ms=5, ok=True, status_code=200
-        )
-    webhook = next(m for m in messages if m.channel_id == hook.pk)
-    DeliveryAttempt.objects.create(
-        message=webhook, number=0, started_at=now, duration_ms=5, ok=False, status_code=500
-    )
+    fire([make_job()])  # one more incident: 2 messages not sent yet
     families = parse(scrape_text())
-    assert sample(families, "scheduler_incidents_open", severity="warning") == 2
+    assert sample(families, "scheduler_incidents_open", severity="warning") == 3
     assert sample(families, "scheduler_incidents_open", severity="critical") == 1
-    delivered = {"hook": 0, "mail": 0}
-    for message in messages[:3]:
-        delivered[message.channel.name] += 1
-    for channel, count in delivered.items():
-        value = sample(
-            families, "scheduler_notifications_sent_total", channel=channel, outcome="delivered"
-        )
-        assert value == (count or None)
-    assert (
-        sample(families, "scheduler_notifications_sent_total", channel="hook", outcome="failed")
-        == 1
-    )
+    sent = "scheduler_notifications_sent_total"
+    assert sample(families, sent, channel="flaky", outcome="delivered") == 3
+    assert sample(families, sent, channel="flaky", outcome="failed") == 1
+    assert sample(families, sent, channel="steady", outcome="delivered") == 3
+    assert sample(families, sent, channel="steady", outcome="failed") == 0
     buckets = {
         labels["le"]: value
         for name, labels, value in families["scheduler_notification_latency_seconds"]["samples"]
         if name.endswith("_bucket")
     }
-    assert buckets["0.5"] == 1 and buckets["2"] == 1 and buckets["5"] == 2
-    assert buckets["30"] == 2 and buckets["60"] == 3 and buckets["+Inf"] == 3
-    assert sample(families, "scheduler_notification_latency_seconds_count") == 3
-    assert sample(families, "scheduler_notification_latency_seconds_sum") == pytest.approx(54.3)
-    assert sample(families, "scheduler_notification_outbox_pending") == 3
+    expected = {
+        bound: sum(1 for x in latencies if x <= float(bound))
+        for bound in ("0.5", "1", "2", "5", "10", "30", "60", "120", "300", "600", "1800")
+    }
+    assert {k: v for k, v in buckets.items() if k != "+Inf"} == expected
+    assert buckets["+Inf"] == 6
+    assert sample(families, "scheduler_notification_latency_seconds_count") == 6
+    assert sample(families, "scheduler_notification_latency_seconds_sum") == pytest.approx(
+        sum(latencies)
+    )
+    assert sample(families, "scheduler_notification_outbox_pending") == 2
+    # Deleting old messages and their tries never lowers the counters.
+    OutboxMessage.objects.all().delete()
+    assert not DeliveryAttempt.objects.exists()
+    again = parse(scrape_text())
+    assert sample(again, sent, channel="flaky", outcome="delivered") == 3
 
 
 def test_the_figures_cost_three_queries_for_any_number_of_incidents(make_job):

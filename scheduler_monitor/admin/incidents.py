@@ -102,11 +102,20 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         "language",
         "enabled",
         "from_settings",
+        "delivered_count",
+        "failed_count",
         "last_sent_at",
         "error",
     ]
     list_filter = ["kind", "enabled", "from_settings"]
-    readonly_fields = ["from_settings", "last_sent_at", "last_error", "last_error_at"]
+    readonly_fields = [
+        "from_settings",
+        "delivered_count",
+        "failed_count",
+        "last_sent_at",
+        "last_error",
+        "last_error_at",
+    ]
     actions = ["send_test"]
 
     @admin.display(description=_("last error"))

@@ -154,6 +154,9 @@ class NotificationChannel(models.Model):
     from_settings = models.BooleanField(
         _("from settings"), default=False, help_text=_("Kept in sync with NOTIFICATION_CHANNELS.")
     )
+    # Monotonic delivery-try counters (Prometheus): deleting old messages never lowers them.
+    delivered_count = models.BigIntegerField(_("delivered"), default=0)
+    failed_count = models.BigIntegerField(_("failed tries"), default=0)
     last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
