@@ -61,9 +61,12 @@ FAILURE_MESSAGES = [
 ]
 
 
+DURATION_SIGMA = 0.35  # spread of the log-normal durations
+
+
 def simulated_duration_ms(typical_ms: float) -> float:
     """A log-normal duration around the typical one, like real job timings."""
-    return typical_ms * random.lognormvariate(0, 0.35)
+    return typical_ms * random.lognormvariate(0, DURATION_SIGMA)
 
 
 def make_demo_job(job_id: str, typical_ms: float, failure_probability: float):
@@ -80,6 +83,12 @@ def make_demo_job(job_id: str, typical_ms: float, failure_probability: float):
 
     demo_job.__name__ = demo_job.__qualname__ = job_id
     demo_job.__module__ = __name__
+    # How it behaves live, so seed_demo_runs writes a history that looks the same.
+    demo_job.demo_profile = {
+        "typical_ms": typical_ms,
+        "sigma": DURATION_SIGMA,
+        "failure_rate": failure_probability,
+    }
     return demo_job
 
 

@@ -7,6 +7,7 @@ class SchedulerMonitorConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from scheduler_monitor import conf, signals  # noqa: F401  (connects receivers)
+        # Imported for their receivers and system checks.
+        from scheduler_monitor import checks, conf, signals, sqlite  # noqa: F401
 
         conf.validate()

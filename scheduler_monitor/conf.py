@@ -10,6 +10,9 @@ NOTIFICATION_JOB_ID            "send_alert_notifications"     job shown as the n
 ERROR_TEXT_LIMIT               4000                           characters of an error message kept
 TRACEBACK_LIMIT                20000                          characters of a traceback kept
 JOB_MODULES                    []                             modules that declare monitored jobs
+JOBS                           {}                             name/owner/category/description of
+                                                              jobs not declared in code, by id:
+                                                              ``{"job_id": {"owner": "SRE"}}``
 HEARTBEAT_INTERVAL             5                              seconds between scheduler heartbeats
 HEARTBEAT_STALE_AFTER          3                              missed heartbeats before "stopped"
 TRIGGER_POLL_INTERVAL          2                              seconds between trigger pick-ups
@@ -25,6 +28,10 @@ HEATMAP_ALARM_THRESHOLD        5                              failures per cell 
 BRIEF_METRICS                  True                           export the brief's ``*_ms`` gauges
 HISTOGRAM_BUCKETS              (0.01 ... 600)                 seconds; duration histogram bounds
 METRICS_REQUIRE_TOKEN          False                          require a token on ``/metrics`` too
+SQLITE_TUNING                  True                           put SQLite connections in WAL mode
+                                                              with a busy timeout of at least
+                                                              SQLITE_BUSY_TIMEOUT seconds
+SQLITE_BUSY_TIMEOUT            20                             seconds an SQLite writer waits
 PRUNE_SCHEDULE                 None                           let the scheduler prune runs, e.g.
                                                               ``{"cron": "17 3 * * *", "days": 30,
                                                               "keep_failures_days": 90,
@@ -82,6 +89,7 @@ DEFAULTS: dict[str, Any] = {
     "ERROR_TEXT_LIMIT": 4000,
     "TRACEBACK_LIMIT": 20000,
     "JOB_MODULES": [],
+    "JOBS": {},
     "HEARTBEAT_INTERVAL": 5,
     "HEARTBEAT_STALE_AFTER": 3,
     "TRIGGER_POLL_INTERVAL": 2,
@@ -97,6 +105,8 @@ DEFAULTS: dict[str, Any] = {
     "BRIEF_METRICS": True,
     "HISTOGRAM_BUCKETS": (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600),
     "METRICS_REQUIRE_TOKEN": False,
+    "SQLITE_TUNING": True,
+    "SQLITE_BUSY_TIMEOUT": 20,
     "PRUNE_SCHEDULE": None,
     "OVERDUE_GRACE_FRACTION": 0.1,
     "OVERDUE_GRACE_MIN_SECONDS": 60,
@@ -161,6 +171,7 @@ POSITIVE_NUMBERS = {
     "EXECUTION_LOG_MAX_AGE",
     "ALERT_EVALUATION_INTERVAL",
     "NOTIFICATION_TIMEOUT",
+    "SQLITE_BUSY_TIMEOUT",
 }
 NON_NEGATIVE_NUMBERS = {
     "WINDOW_REFRESH_INTERVAL",
@@ -169,7 +180,7 @@ NON_NEGATIVE_NUMBERS = {
     "OVERDUE_GRACE_MIN_SECONDS",
     "STUCK_MIN_SECONDS",
 }
-BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN"}
+BOOLEANS = {"BRIEF_METRICS", "METRICS_REQUIRE_TOKEN", "SQLITE_TUNING"}
 
 
 def user_settings() -> dict[str, Any]:
@@ -215,6 +226,7 @@ def validate() -> None:
     modules = values.get("JOB_MODULES", [])
     if not isinstance(modules, list | tuple) or not all(isinstance(m, str) for m in modules):
         _fail("JOB_MODULES", "must be a list of module paths", modules)
+    _validate_jobs(values.get("JOBS", {}))
     buckets = values.get("HISTOGRAM_BUCKETS", DEFAULTS["HISTOGRAM_BUCKETS"])
     if (
         not isinstance(buckets, list | tuple)
@@ -224,6 +236,26 @@ def validate() -> None:
     ):
         _fail("HISTOGRAM_BUCKETS", "must be increasing positive seconds", buckets)
     validate_operations(values)
+
+
+JOB_KEYS = {"name", "owner", "category", "description"}
+
+
+def _validate_jobs(jobs: Any) -> None:
+    if not isinstance(jobs, dict):
+        _fail("JOBS", "must be a dict of job id -> {name, owner, category, description}", jobs)
+    for job_id, fields in jobs.items():
+        if not isinstance(job_id, str) or not job_id:
+            _fail("JOBS", "keys must be job ids", job_id)
+        if not isinstance(fields, dict) or not set(fields) <= JOB_KEYS:
+            _fail(
+                "JOBS", f"{job_id!r} must map to a dict with keys among {sorted(JOB_KEYS)}", fields
+            )
+        for key, value in fields.items():
+            if not isinstance(value, str) or (key == "name" and not value):
+                _fail("JOBS", f"{job_id!r}: {key} must be a string", value)
+            if key != "description" and len(value) > 200:
+                _fail("JOBS", f"{job_id!r}: {key} is longer than 200 characters", value)
 
 
 # --- Operations settings -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor.models import JobDefinition
+from scheduler_monitor.models import JobDefinition, JobSource
 from scheduler_monitor.registry import JobSpec
 from scheduler_monitor.stats import EMPTY_STATS, Stats
 from scheduler_monitor.timestamps import iso_utc
@@ -205,7 +205,10 @@ def job_get(*, job_id: str) -> JobDefinition | None:
 
 
 def job_definitions_sync(*, specs: Iterable[JobSpec]) -> list[JobDefinition]:
-    """Upsert a row per declared job; mark rows no longer declared as removed (never delete)."""
+    """Upsert a row per declared job; mark declared rows no longer declared as removed.
+
+    Never deletes, and never touches the rows of jobs found in the scheduler (the host's).
+    """
     specs = list(specs)
     declared = {spec.job_id for spec in specs}
     with transaction.atomic():
@@ -220,6 +223,7 @@ def job_definitions_sync(*, specs: Iterable[JobSpec]) -> list[JobDefinition]:
                 "callable_path": spec.callable_path,
                 "schedule": spec.schedule,
                 "removed": False,
+                "source": JobSource.DECLARED,
                 "expected_interval_seconds": spec.expected_interval_seconds,
                 "grace_seconds": spec.grace_seconds,
                 "max_runtime_seconds": spec.max_runtime_seconds,
@@ -232,7 +236,7 @@ def job_definitions_sync(*, specs: Iterable[JobSpec]) -> list[JobDefinition]:
                     setattr(job, key, value)
                 job.save(update_fields=[*values, "updated_at"])
             synced.append(job)
-        JobDefinition.objects.exclude(job_id__in=declared).filter(removed=False).update(
-            removed=True, updated_at=timezone.now()
-        )
+        JobDefinition.objects.exclude(job_id__in=declared).filter(
+            removed=False, source=JobSource.DECLARED
+        ).update(removed=True, updated_at=timezone.now())
     return synced

@@ -1,7 +1,9 @@
 """The scheduler process: APScheduler + DjangoJobStore, heartbeat, triggers, clean shutdown.
 
 Started by ``manage.py runapscheduler``; never inside web workers, where every worker
-would run every job.
+would run every job. A host that builds its own scheduler gets the same through
+``scheduler_monitor.instrument(scheduler)`` (instrumentation.py), which wraps its scheduler
+in a ``SchedulerProcess``. Runs are recorded by the executor (executors.py), for every job.
 """
 
 import contextlib
@@ -22,12 +24,22 @@ from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
-from scheduler_monitor import conf, job_control, jobs, lease, retention, runs, scheduler_instances
-from scheduler_monitor.executors import ScheduledTimeExecutor, current_scheduled_time
-from scheduler_monitor.incidents import incidents_evaluate
+from scheduler_monitor import (
+    conf,
+    discovery,
+    job_control,
+    jobs,
+    lease,
+    retention,
+    runs,
+    scheduler_instances,
+)
+from scheduler_monitor.alerting import AlertingThreads
+from scheduler_monitor.checks import require_use_tz
+from scheduler_monitor.discovery import is_declared_job
+from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
+from scheduler_monitor.jobstores import ResilientDjangoJobStore
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
-from scheduler_monitor.notification_channels import notification_channels_sync
-from scheduler_monitor.outbox import OutboxSender
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import load_declarations, registry
 
@@ -39,68 +51,60 @@ PRUNE_JOB_ID = "scheduler-monitor-prune"
 
 
 def run_monitored_job(job_id: str, trigger: str = RunTrigger.SCHEDULED, request_id=None):
-    """Run one declared job through the recording path (the job store's stored callable)."""
+    """Run one declared job's function: the callable the job store keeps for declared jobs.
+
+    Recording happens around it in the executor (with ``trigger`` and ``request_id``, read
+    from this job's arguments), as for every other job the scheduler runs.
+    """
     spec = registry.get(job_id)
     if spec is None:
         load_declarations()
         spec = registry.get(job_id)
     if spec is None:
-        logger.error("Job %s is not declared any more; not running it", job_id)
-        if request_id is not None:
-            job_control.trigger_request_finish(
-                request_id=request_id, succeeded=False, error="Job is not declared"
-            )
-        return
-
-    def link(run_id):
-        if request_id is not None:
-            job_control.trigger_request_link_run(request_id=request_id, run_id=run_id)
-
-    record = get_recorder().execute(
-        job_id,
-        lambda: spec.func(**spec.kwargs),
-        trigger=trigger,
-        scheduled_at=timezone.now() if trigger == RunTrigger.MANUAL else current_scheduled_time(),
-        on_start=link,
-    )
-    if request_id is not None:
-        job_control.trigger_request_finish(
-            request_id=request_id,
-            succeeded=record.status == RunStatus.SUCCESS,
-            error=record.error,
-        )
+        raise LookupError(f"Job {job_id} is not declared any more")
+    return spec.func(**spec.kwargs)
 
 
 class SchedulerProcess:
     """One running scheduler: builds APScheduler, keeps the heartbeat, stops cleanly."""
 
-    def __init__(self):
-        self.job_store = DjangoJobStore()
-        self.scheduler = BlockingScheduler(
-            jobstores={"default": self.job_store, MANUAL_STORE: MemoryJobStore()},
-            executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": conf.get("MISFIRE_GRACE_TIME"),
-            },
-            timezone=settings.TIME_ZONE,
-        )
+    def __init__(self, scheduler=None):
+        if scheduler is None:
+            scheduler = BlockingScheduler(
+                jobstores={"default": ResilientDjangoJobStore(), MANUAL_STORE: MemoryJobStore()},
+                executors={"default": ScheduledTimeExecutor(conf.get("EXECUTOR_THREADS"))},
+                job_defaults={
+                    "coalesce": True,
+                    "max_instances": 1,
+                    "misfire_grace_time": conf.get("MISFIRE_GRACE_TIME"),
+                },
+                timezone=settings.TIME_ZONE,
+            )
+        self.scheduler = scheduler
+        # The Django job store our declared jobs live in (None: a host scheduler without one).
+        store = scheduler._jobstores.get("default")
+        self.job_store = store if isinstance(store, DjangoJobStore) else None
+        self.instrumented = False  # a host's scheduler (instrument()): standby = paused
         self.instance = None
         self.active = False  # holds the lease and runs jobs (else standby)
         self._specs = []
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
-        self._evaluator: threading.Thread | None = None
-        self._sender = OutboxSender()
+        # Incidents and notifications: only while this instance holds the lease.
+        self._alerting = AlertingThreads(stop=self._stop, is_active=lambda: self.active)
         self._last_log_prune = 0.0
+        self._listening = False
+        self._finish_lock = threading.Lock()
+        self._finished = False
 
     # -- start ----------------------------------------------------------------------------
     def prepare(self) -> None:
         """Sync declarations, record this instance; if the lease is free, activate now."""
+        require_use_tz()
         self._specs = load_declarations()
         jobs.job_definitions_sync(specs=self._specs)
         get_recorder().forget_jobs()
+        discovery.get_discovery().forget()
         self.instance = scheduler_instances.scheduler_instance_start()
         if lease.try_acquire(self.instance):
             self._activate()
@@ -110,11 +114,25 @@ class SchedulerProcess:
         specs = self._specs
         runs.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
+        host_jobs = discovery.host_jobs(self.scheduler, skip=MANUAL_STORE)
         for spec in specs:
+            if spec.job_id in host_jobs:
+                logger.error(
+                    "Job id %s is declared with @monitored_job and also used by the host's job "
+                    "%s; keeping the host's job as it is (rename one of them)",
+                    spec.job_id,
+                    host_jobs[spec.job_id],
+                )
+                continue
             self._add_job(spec, paused=spec.job_id in paused)
         self._remove_undeclared({spec.job_id for spec in specs})
+        discovery.describe(host_jobs.values(), complete=True)
         self._add_prune_job()
-        self.scheduler.add_listener(self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        if not self._listening:
+            self.scheduler.add_listener(
+                self._on_not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+            )
+            self._listening = True
         self.active = True
         logger.info("Scheduler %s active with %s job(s)", self.instance, len(specs))
 
@@ -140,11 +158,21 @@ class SchedulerProcess:
             job.pause()
 
     def _remove_undeclared(self, declared: set[str]) -> None:
+        """Drop OUR store entries of declared jobs that disappeared; never a host's job."""
+        if self.job_store is None:
+            return
         removed = JobDefinition.objects.filter(removed=True).values_list("job_id", flat=True)
         for job_id in removed:
             if job_id in declared:
                 continue
             # Straight from the store: before start() the scheduler only sees pending jobs.
+            try:
+                stored = self.job_store.lookup_job(job_id)
+            except Exception:  # noqa: BLE001 - unreadable: not provably ours, so kept
+                logger.warning("Keeping stored job %s: cannot tell whose it is", job_id)
+                continue
+            if stored is None or not is_declared_job(stored):
+                continue
             with contextlib.suppress(JobLookupError):
                 self.job_store.remove_job(job_id)
 
@@ -155,21 +183,17 @@ class SchedulerProcess:
         """
         if not self.active:
             if not lease.wait_for_lease(self.instance, self._stop):
-                self._finish()
+                self.finish_once()
                 return
             self._activate()
         if self._stop.is_set():  # asked to stop while preparing: never start
-            self._finish()
+            self.finish_once()
             return
-        self._maintenance = threading.Thread(
-            target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
-        )
-        self._maintenance.start()
-        self._start_alerting()
+        self.start_maintenance()
         try:
             self.scheduler.start()  # blocks until shutdown
         finally:
-            self._finish()
+            self.finish_once()
 
     def stop(self) -> None:
         """Ask the scheduler to stop; the maintenance thread shuts it down.
@@ -183,6 +207,28 @@ class SchedulerProcess:
         self._stop.set()
         logger.info("Scheduler stopping: no new runs will start")
 
+    def start_maintenance(self) -> None:
+        """Start the heartbeat/trigger/lease thread (once)."""
+        if self._maintenance is not None:
+            return
+        self._maintenance = threading.Thread(
+            target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
+        )
+        self._maintenance.start()
+        self._alerting.start()
+
+    @property
+    def maintenance_thread(self) -> threading.Thread | None:
+        return self._maintenance
+
+    def finish_once(self) -> None:
+        """Record the stop once, however many paths ask; later callers wait for it."""
+        with self._finish_lock:
+            if self._finished:
+                return
+            self._finished = True
+            self._finish()
+
     def _finish(self) -> None:
         self._stop.set()
         recorder = get_recorder()
@@ -195,9 +241,7 @@ class SchedulerProcess:
             )
         if self._maintenance is not None:
             self._maintenance.join(timeout=5)
-        if self._evaluator is not None:
-            self._evaluator.join(timeout=5)
-        self._sender.stop()
+        self._alerting.join(timeout=5)
         close_old_connections()
         recorder.flush()
         if len(recorder.buffer):
@@ -224,6 +268,8 @@ class SchedulerProcess:
         times = getattr(event, "scheduled_run_times", None) or [
             getattr(event, "scheduled_run_time", None)
         ]
+        if registry.get(event.job_id) is None:
+            discovery.describe_by_id(self.scheduler, event.job_id, event.jobstore)
         for scheduled in times:
             if scheduled is not None:
                 scheduled = scheduled.astimezone(UTC)
@@ -235,6 +281,9 @@ class SchedulerProcess:
         interval = min(conf.get("HEARTBEAT_INTERVAL"), conf.get("TRIGGER_POLL_INTERVAL"))
         last_heartbeat = 0.0
         while not self._stop.wait(interval):
+            if not self.active:  # an instrumented host scheduler, started paused
+                self._standby_step()
+                continue
             try:
                 close_old_connections()
                 now = timezone.now().timestamp()
@@ -256,43 +305,25 @@ class SchedulerProcess:
                 logger.exception("Maintenance step failed")
         self._shut_down_scheduler()
 
-    # -- alerting: the evaluator and the sender threads ------------------------------------
-    def _start_alerting(self) -> None:
-        """Evaluate incidents and send notifications, each in a thread of its own.
-
-        Separate from the maintenance thread, so a slow evaluation or a slow receiver
-        never delays the heartbeat (and the lease) or the trigger pick-up.
-        """
+    def _standby_step(self) -> None:
+        """Standby of an instrumented scheduler: beat, try the lease, then run its jobs."""
         try:
-            notification_channels_sync()
+            close_old_connections()
+            scheduler_instances.scheduler_instance_heartbeat(instance=self.instance)
+            if lease.try_acquire(self.instance):
+                logger.info("Scheduler %s took over the lease: now active", self.instance)
+                self._activate()
+                self.scheduler.resume()
         except DB_ERRORS as exc:
-            logger.warning("Could not sync NOTIFICATION_CHANNELS (will use the stored): %s", exc)
-        self._evaluator = threading.Thread(
-            target=self._evaluation_loop, name="scheduler-monitor-incidents", daemon=True
-        )
-        self._evaluator.start()
-        self._sender.start()
-
-    def _evaluation_loop(self) -> None:
-        """Evaluate the alert rules into incidents every ALERT_EVALUATION_INTERVAL seconds."""
-        interval = conf.get("ALERT_EVALUATION_INTERVAL")
-        while not self._stop.wait(interval):
-            try:
-                close_old_connections()
-                evaluation = incidents_evaluate()
-                if evaluation.messages:
-                    self._sender.wake()
-            except DB_ERRORS as exc:
-                logger.warning("Incident evaluation failed, will retry: %s", exc)
-                close_old_connections()
-            except Exception:  # noqa: BLE001 - the loop must outlive any single bad evaluation
-                logger.exception("Incident evaluation failed")
-        close_old_connections()
+            logger.warning("Standby step failed, will retry: %s", exc)
+            close_old_connections()
+        except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
+            logger.exception("Standby step failed")
 
     def _shut_down_scheduler(self) -> None:
         """Shut the scheduler down once stop() was asked, waiting for a start() in progress."""
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._finished:
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
                 return
@@ -300,14 +331,31 @@ class SchedulerProcess:
 
     def _start_triggered_runs(self) -> None:
         for request in job_control.trigger_requests_claim():
+            job_id = request.job.job_id
+            options = {
+                "trigger": "date",
+                "id": f"manual-{request.pk}",
+                "name": f"{request.job.name} (manual)",
+                "jobstore": MANUAL_STORE,
+                "misfire_grace_time": None,
+            }
+            if registry.get(job_id) is not None:
+                self.scheduler.add_job(
+                    run_monitored_job, args=[job_id, RunTrigger.MANUAL, request.pk], **options
+                )
+                continue
+            host_job = discovery.host_job(self.scheduler, job_id, skip=MANUAL_STORE)
+            if host_job is None:
+                job_control.trigger_request_finish(
+                    request_id=request.pk,
+                    succeeded=False,
+                    error="The job is neither declared nor in the scheduler",
+                )
+                continue
+            # The host's job, run once more with its own callable and arguments.
+            note_manual_run(options["id"], job_id, request.pk)
             self.scheduler.add_job(
-                run_monitored_job,
-                trigger="date",
-                args=[request.job.job_id, RunTrigger.MANUAL, request.pk],
-                id=f"manual-{request.pk}",
-                name=f"{request.job.name} (manual)",
-                jobstore=MANUAL_STORE,
-                misfire_grace_time=None,
+                host_job.func, args=host_job.args, kwargs=host_job.kwargs, **options
             )
 
     def _add_prune_job(self) -> None:

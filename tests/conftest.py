@@ -1,5 +1,6 @@
 """Shared fixtures: fresh per-process state, job factories, recorded runs."""
 
+import importlib
 import itertools
 from datetime import datetime, timedelta
 
@@ -36,6 +37,19 @@ def fresh_process_state(declared_jobs):
     registry.clear()
     for spec in saved.values():
         registry.register(spec)
+
+
+@pytest.fixture
+def only_fast_jobs():
+    """Declare tests.fast_jobs only, as a scheduler whose JOB_MODULES lists just that would.
+
+    Reloaded, not imported: an earlier test may have imported it while the registry it
+    registered into was then reset.
+    """
+    from tests import fast_jobs
+
+    registry.clear()
+    importlib.reload(fast_jobs)
 
 
 @pytest.fixture

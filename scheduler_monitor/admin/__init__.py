@@ -1,10 +1,19 @@
+import functools
+
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from scheduler_monitor import job_control, jobs
-from scheduler_monitor.models import JobDefinition, JobRun, SchedulerInstance, TriggerRequest
+from scheduler_monitor.models import (
+    JobDefinition,
+    JobRun,
+    JobSource,
+    SchedulerInstance,
+    TriggerRequest,
+)
 
 BADGE_COLOURS = {
     "success": ("#d7f2dd", "#135c27"),
@@ -73,6 +82,13 @@ class JobDefinitionAdmin(admin.ModelAdmin):
         f.name for f in JobDefinition._meta.fields if f.name not in {"paused", "description"}
     ]
     actions = ["trigger_jobs", "pause_jobs", "resume_jobs"]
+    # A job found in the scheduler is described by people, not by a declaration.
+    discovered_editable = {"name", "owner", "category", "description", "grace_seconds"}
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.source == JobSource.DISCOVERED:
+            return [f for f in self.readonly_fields if f not in self.discovered_editable]
+        return self.readonly_fields
 
     @admin.display(description=_("last status"), ordering="last_status")
     def status_badge(self, job):
@@ -142,6 +158,39 @@ class TriggerRequestAdmin(admin.ModelAdmin):
     list_display = ["job", "status", "requested_at", "requested_by", "run"]
     list_filter = ["status"]
     list_select_related = ["job", "run"]
+
+
+def with_dashboard_link(get_app_list):
+    """Put the dashboard first in this app's entry of the admin index and nav sidebar.
+
+    Done on the app list, not by overriding ``admin/index.html``: that template loses to
+    ``django.contrib.admin``'s own whenever the app comes after it in INSTALLED_APPS.
+    """
+
+    @functools.wraps(get_app_list)
+    def app_list(request, app_label=None):
+        apps = get_app_list(request, app_label)
+        if not request.user.is_staff:
+            return apps
+        for app in apps:
+            if app["app_label"] == "scheduler_monitor":
+                app["models"].insert(
+                    0,
+                    {
+                        "name": _("Job health dashboard"),
+                        "object_name": "Dashboard",
+                        "perms": {"view": True},
+                        "admin_url": reverse("scheduler_monitor_dashboard"),
+                        "add_url": None,
+                        "view_only": True,
+                    },
+                )
+        return apps
+
+    return app_list
+
+
+admin.site.get_app_list = with_dashboard_link(admin.site.get_app_list)
 
 
 # Incidents, channels, the outbox, silences and windows register their own pages.

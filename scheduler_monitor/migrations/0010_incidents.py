@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduler_monitor', '0007_run_status_index_with_job'),
+        ('scheduler_monitor', '0008_job_source'),
     ]
 
     operations = [

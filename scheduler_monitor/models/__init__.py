@@ -18,6 +18,11 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", _("manual")
 
 
+class JobSource(models.TextChoices):
+    DECLARED = "declared", _("declared (@monitored_job)")
+    DISCOVERED = "discovered", _("found in the scheduler")
+
+
 # Statuses that end with a duration measured by the recording wrapper.
 TIMED_STATUSES = (RunStatus.SUCCESS, RunStatus.FAILURE)
 # Statuses counted by ``JobDefinition.failure_count``.
@@ -39,6 +44,11 @@ class JobDefinition(models.Model):
     paused = models.BooleanField(_("paused"), default=False)
     removed = models.BooleanField(
         _("removed"), default=False, help_text=_("No longer declared; history is kept.")
+    )
+    # Declared jobs are synced (and marked removed when they disappear); discovered jobs are
+    # the host's own, found in its scheduler, and never removed or rewritten by the sync.
+    source = models.CharField(
+        _("source"), max_length=16, choices=JobSource.choices, default=JobSource.DECLARED
     )
     # Monotonic counters: pruning runs never lowers them (Prometheus counters rely on it).
     success_count = models.BigIntegerField(_("successes"), default=0)

@@ -10,7 +10,10 @@ from scheduler_monitor.recording import FinishedRun, write_finished_runs
 from scheduler_monitor.registry import load_declarations
 
 MAX_DAYS = 90
-RUNS_PER_HOUR = 2
+RUNS_PER_HOUR = 2  # before the recent hours: enough for day-scale charts and heatmaps
+# The last hours at each job's own cadence, as the live scheduler will run it: the p95
+# rule's baseline, the hourly charts and the lateness figures see no step at the switch.
+RECENT_HOURS = 6
 
 
 class Command(BaseCommand):
@@ -36,24 +39,37 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         records = []
         for spec in specs:
-            records.extend(self.history_of(spec.job_id, days, rng))
+            records.extend(self.history_of(spec, days, rng))
         written = write_finished_runs(records)
         self.stdout.write(f"Seeded {written} runs of {len(specs)} jobs over {days} day(s).")
 
-    def history_of(self, job_id: str, days: int, rng: random.Random) -> list[FinishedRun]:
-        """Runs every ~30 minutes: log-normal durations, a job-specific failure rate."""
+    def history_of(self, spec, days: int, rng: random.Random) -> list[FinishedRun]:
+        """Runs as the job behaves: its live durations and failure rate, its cadence lately.
+
+        A job's ``demo_profile`` (typical ms, log-normal sigma, failure rate; the demo jobs
+        carry one) says how it behaves live; other jobs get a plausible profile of their own.
+        """
+        job_id = spec.job_id
         profile = random.Random(job_id)
-        typical_ms = profile.choice([80, 150, 300, 600, 1200, 2500])
-        failure_rate = profile.choice([0.0, 0.01, 0.02, 0.05, 0.1])
+        behaviour = getattr(spec.func, "demo_profile", None) or {
+            "typical_ms": profile.choice([80, 150, 300, 600, 1200, 2500]),
+            "sigma": 0.4,
+            "failure_rate": profile.choice([0.0, 0.01, 0.02, 0.05, 0.1]),
+        }
+        typical_ms, sigma = behaviour["typical_ms"], behaviour["sigma"]
+        failure_rate = behaviour["failure_rate"]
         now = timezone.now()
         start = now - timedelta(days=days)
-        step = timedelta(minutes=60 / RUNS_PER_HOUR)
-        at = start + timedelta(seconds=profile.uniform(0, step.total_seconds()))
+        sparse = timedelta(minutes=60 / RUNS_PER_HOUR)
+        cadence = timedelta(seconds=spec.expected_interval_seconds)
+        recent_from = now - timedelta(hours=RECENT_HOURS)
+        at = start + timedelta(seconds=profile.uniform(0, sparse.total_seconds()))
         # The notification job measures its external gateway, as the live demo job does.
         measures_gateway = job_id == conf.get("NOTIFICATION_JOB_ID")
         records = []
-        while at < now - step:
-            duration_ms = typical_ms * rng.lognormvariate(0, 0.4)
+        while at < now - cadence:
+            step = sparse if at < recent_from else cadence
+            duration_ms = typical_ms * rng.lognormvariate(0, sigma)
             failed = rng.random() < failure_rate
             measurements = (
                 {"gateway_response_ms": duration_ms * rng.uniform(0.4, 0.8)}

@@ -61,3 +61,46 @@ def test_it_records_the_gateway_time_of_the_notification_job(db):
         )
     other = JobRun.objects.exclude(job__job_id="send_alert_notifications").first()
     assert other.measurements == {}
+
+
+def test_seeded_history_matches_the_live_jobs_so_a_fresh_demo_has_no_slow_p95_alert(db):
+    """Seed, then ten minutes of runs as the live demo jobs produce them: no p95 alert."""
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from project.demo_jobs import DEMO_JOBS, simulated_duration_ms
+    from scheduler_monitor.alert_rules import firing_alerts
+    from scheduler_monitor.recording import FinishedRun, write_finished_runs
+
+    call_command("seed_demo_runs", "--days", "2", "--seed", "11")
+    now = timezone.now()
+    random.seed(5)  # the live jobs draw from the module's random
+    live = []
+    for job_id, _name, _owner, _category, seconds, typical, _failure in DEMO_JOBS:
+        recent = JobRun.objects.filter(
+            job__job_id=job_id, started_at__gte=now - timedelta(hours=1)
+        ).count()
+        assert abs(recent - 3600 / seconds) <= 2, job_id  # the job's own cadence lately
+        for k in range(1, 600 // seconds + 1):
+            at = now + timedelta(seconds=k * seconds)
+            duration = simulated_duration_ms(typical)
+            live.append(
+                FinishedRun(
+                    job_id=job_id,
+                    status=RunStatus.SUCCESS,
+                    scheduled_at=at,
+                    started_at=at,
+                    finished_at=at + timedelta(milliseconds=duration),
+                    duration_ms=duration,
+                )
+            )
+    write_finished_runs(live)
+    p95_alerts = [a for a in firing_alerts(now=now + timedelta(minutes=10)) if a.kind == "p95"]
+    assert p95_alerts == []
+    job = JobDefinition.objects.get(job_id="generate_invoices")  # 1200 ms typical
+    seeded = sorted(
+        JobRun.objects.filter(job=job, hostname="seed").values_list("duration_ms", flat=True)
+    )
+    assert 1000 < seeded[len(seeded) // 2] < 1400  # median: the live job's typical time

@@ -1,0 +1,47 @@
+"""SQLite tuned on every connection: WAL, a busy timeout, IMMEDIATE transactions.
+
+startproject's default SQLite settings (rollback journal, 5 s timeout, deferred
+transactions) make the scheduler and the web server fail each other with ``database is
+locked``. WAL lets readers and one writer overlap, the busy timeout makes writers queue,
+and ``BEGIN IMMEDIATE`` takes the write lock up front: a deferred transaction that read
+first fails at once (no busy wait) when another writer committed meanwhile, which is
+what the job store's read-then-update transactions did. Applied from Django's
+``connection_created`` signal, so a host does not have to copy our DATABASES options;
+``SCHEDULER_MONITOR["SQLITE_TUNING"] = False`` turns it off.
+"""
+
+import logging
+
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+
+from scheduler_monitor import conf
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(connection_created)
+def tune_sqlite(sender, connection, **kwargs):
+    """Put a new SQLite connection in WAL mode and raise its busy timeout."""
+    if connection.vendor != "sqlite" or not conf.get("SQLITE_TUNING"):
+        return
+    wanted_ms = int(conf.get("SQLITE_BUSY_TIMEOUT") * 1000)
+    if getattr(connection, "transaction_mode", "") is None:  # Django 5.1+; None: DEFERRED
+        connection.transaction_mode = "IMMEDIATE"
+    # The raw DB-API cursor: no Django transaction or debug wrapping at connect time.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout")
+        if cursor.fetchone()[0] < wanted_ms:
+            cursor.execute(f"PRAGMA busy_timeout = {wanted_ms}")
+        if not connection.is_in_memory_db():
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+                mode = str(cursor.fetchone()[0]).lower()
+                if mode != "wal":
+                    logger.warning("SQLite refused WAL mode (journal_mode is %s)", mode)
+    except Exception as exc:  # noqa: BLE001 - tuning is best effort; the check reports it
+        logger.warning("Could not tune the SQLite connection: %s", exc)
+    finally:
+        cursor.close()
