@@ -10,7 +10,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from scheduler_monitor import conf
+from scheduler_monitor import conf, gaps
 from scheduler_monitor.jobs import job_list
 from scheduler_monitor.models import (
     FAILED_STATUSES,
@@ -101,37 +101,44 @@ def _alert(rule: dict, message: str, job: JobDefinition | None = None, **numbers
 
 def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
     by_pk = {j.pk: j for j in jobs}
+    since = now - timedelta(minutes=rule["window_minutes"])
     # Every job's runs of the window, kept or not below: an IN list of a thousand ids
     # cost more to send (psycopg splits the query text: ~25 ms) than the extra rows.
     counts = (
         JobRun.objects.filter(
-            started_at__gte=now - timedelta(minutes=rule["window_minutes"]),
+            started_at__gte=since,
             status__in=[*TIMED_STATUSES, RunStatus.ABANDONED],
         )
         .order_by()
         .values("job_id")
         .annotate(runs=Count("pk"), failures=Count("pk", filter=Q(status__in=FAILED_STATUSES)))
     )
+    totals = {row["job_id"]: [row["runs"], row["failures"]] for row in counts}
+    # Scheduled times that passed without a run (gaps.py) count as runs that failed.
+    missed = gaps.missed_times_per_job(since=since)
+    for job_pk, count in missed.items():
+        total = totals.setdefault(job_pk, [0, 0])
+        total[0] += count
+        total[1] += count
     alerts = []
-    since = now - timedelta(minutes=rule["window_minutes"])
-    planned = maintenance_run_counts(since=since)  # runs inside maintenance windows
-    for row in counts:
-        if row["job_id"] not in by_pk:
+    # Runs inside maintenance windows (silences.py) do not count against the job.
+    for job_pk, (planned_runs, planned_failures) in maintenance_run_counts(since=since).items():
+        if job_pk in totals:
+            totals[job_pk][0] -= planned_runs
+            totals[job_pk][1] -= planned_failures
+    for job_pk, (runs, failures) in totals.items():
+        if job_pk not in by_pk or runs <= 0:
             continue
-        runs, failures = row["runs"], row["failures"]
-        if row["job_id"] in planned:
-            runs, failures = runs - planned[row["job_id"]][0], failures - planned[row["job_id"]][1]
-        if not runs:
-            continue
-        row = {**row, "runs": runs, "failures": failures}
         ratio = failures / runs
         if runs >= rule["min_runs"] and ratio > rule["threshold"]:
+            skipped = f", {missed[job_pk]} of them missed" if missed.get(job_pk) else ""
             alerts.append(
                 _alert(
                     rule,
-                    f"{row['failures']} of {row['runs']} runs failed in the last "
-                    f"{rule['window_minutes']:g} min ({ratio:.0%} > {rule['threshold']:.0%})",
-                    by_pk[row["job_id"]],
+                    f"{failures} of {runs} runs failed in the last "
+                    f"{rule['window_minutes']:g} min{skipped} "
+                    f"({ratio:.0%} > {rule['threshold']:.0%})",
+                    by_pk[job_pk],
                     value=ratio,
                     threshold=rule["threshold"],
                 )

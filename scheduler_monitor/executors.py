@@ -16,8 +16,10 @@ from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from django.utils import timezone
 
+from scheduler_monitor import record_retry
 from scheduler_monitor.discovery import get_discovery, is_declared_job, is_internal_job
 from scheduler_monitor.models import RunStatus, RunTrigger
+from scheduler_monitor.record_sanitising import clean_text
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 
 logger = logging.getLogger(__name__)
@@ -120,21 +122,30 @@ class _RecordedJob:
 def _trigger_request_link(request_id: int, run_id: int | None) -> None:
     from scheduler_monitor import job_control
 
-    try:
-        job_control.trigger_request_link_run(request_id=request_id, run_id=run_id)
-    except DB_ERRORS as exc:
-        logger.warning("Could not link trigger request %s to its run: %s", request_id, exc)
+    record_retry.guarded_write(
+        f"the run link of trigger {request_id}",
+        lambda: job_control.trigger_request_link_run(request_id=request_id, run_id=run_id),
+    )
 
 
 def _trigger_request_finish(request_id: int, record) -> None:
+    """Store a trigger request's outcome: a connection fault retries it later, a refused
+    error text is replaced (record_retry.guarded_write)."""
     from scheduler_monitor import job_control
 
     succeeded = record is not None and record.status == RunStatus.SUCCESS
     error = record.error if record is not None else "The run did not finish"
-    try:
-        job_control.trigger_request_finish(request_id=request_id, succeeded=succeeded, error=error)
-    except DB_ERRORS as exc:
-        logger.warning("Could not finish trigger request %s: %s", request_id, exc)
+
+    def finish(text):
+        return lambda: job_control.trigger_request_finish(
+            request_id=request_id, succeeded=succeeded, error=text
+        )
+
+    record_retry.guarded_write(
+        f"the outcome of trigger {request_id}",
+        finish(clean_text(error)),
+        fallback=finish("[scheduler_monitor: the database refused this error text]"),
+    )
 
 
 def _note_discovered(job) -> None:
@@ -168,7 +179,21 @@ def run_job_recorded(job, jobstore_alias, run_times, logger_name):
 
 
 class ScheduledTimeExecutor(ThreadPoolExecutor):
-    """ThreadPoolExecutor that records every run and tells it ``current_scheduled_time()``."""
+    """ThreadPoolExecutor that records every run and tells it ``current_scheduled_time()``.
+
+    ``on_submit(job, run_times)``, if set, is called before each submission, while
+    ``job.next_run_time`` is still the first due time (gaps.GapRecorder uses it).
+    """
+
+    on_submit = None
+
+    def submit_job(self, job, run_times):
+        if self.on_submit is not None:
+            try:
+                self.on_submit(job, run_times)
+            except Exception:  # noqa: BLE001 - noticing a gap must never stop a run
+                logger.exception("on_submit failed for %s", job.id)
+        super().submit_job(job, run_times)
 
     def _do_submit_job(self, job, run_times):
         # As BasePoolExecutor._do_submit_job, with the run going through the recorder.

@@ -15,7 +15,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from scheduler_monitor import conf, histogram, job_health
+from scheduler_monitor import conf, histogram, job_health, scheduler_event_metrics
 from scheduler_monitor.notification_metrics import empty_families, notification_families
 
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
@@ -83,7 +83,13 @@ class SchedulerCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         """Return the families without samples, so registering runs no query."""
-        return iter([*self._families().values(), *empty_families()])
+        return iter(
+            [
+                *self._families().values(),
+                *scheduler_event_metrics.families(with_samples=False),
+                *empty_families(),
+            ]
+        )
 
     def collect(self) -> Iterator[Metric]:
         snapshot = job_health.prometheus_snapshot()
@@ -95,7 +101,9 @@ class SchedulerCollector(Collector):
         families["up"].add_metric([], 1 if snapshot.running else 0)
         if status.instance is not None:
             families["heartbeat"].add_metric([], status.instance.heartbeat_at.timestamp())
-        return iter([*families.values(), *notification_families()])
+        return iter(
+            [*families.values(), *scheduler_event_metrics.families(), *notification_families()]
+        )
 
     def _families(self) -> dict[str, Metric]:
         # The brief's counters are idiomatic too: they stay when its other families are off.

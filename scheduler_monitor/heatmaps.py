@@ -1,11 +1,15 @@
-"""Failure heatmaps: failed and abandoned runs per category per hour or per UTC day."""
+"""Failure heatmaps: failed, abandoned and missed runs per category per hour or UTC day.
+
+A missed run counts each scheduled time it stands for (gaps.py): time in which a job
+could not run shows as failures in the hour it passed.
+"""
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from scheduler_monitor import conf
+from scheduler_monitor import conf, gaps
 from scheduler_monitor.failure_counts import failures_per_job_and_bucket, failures_per_job_and_day
 from scheduler_monitor.jobs import job_list
 from scheduler_monitor.models import JobRunDailyRollup
@@ -54,11 +58,24 @@ def failure_heatmap(
     count = hours if bucket == "hour" else max(1, -(-hours // 24))
     buckets = [current - step * i for i in range(count - 1, -1, -1)]
     jobs = heatmap_jobs()
+    edges = [*buckets, buckets[-1] + step]
     if bucket == "day":
         per_bucket = failures_per_job_and_day(buckets)
     else:
-        per_bucket = failures_per_job_and_bucket([*buckets, buckets[-1] + step])
+        per_bucket = failures_per_job_and_bucket(edges)
+    per_bucket = _plus(per_bucket, gaps.missed_times_per_job_and_bucket(edges))
     return heatmap_from_counts(bucket=bucket, buckets=buckets, jobs=jobs, counts=per_bucket)
+
+
+def _plus(counts: dict[int, list[int]], more: dict[int, list[int]]) -> dict[int, list[int]]:
+    """Per-job bucket counts added up (``counts`` may be memoised: not changed)."""
+    if not more:
+        return counts
+    summed = dict(counts)
+    for job_pk, extra in more.items():
+        base = summed.get(job_pk) or [0] * len(extra)
+        summed[job_pk] = [a + b for a, b in zip(base, extra, strict=True)]
+    return summed
 
 
 def heatmap_jobs() -> dict[int, tuple[str, str, str]]:
@@ -130,12 +147,13 @@ def daily_failure_heatmap(*, days: int = 30, now: datetime | None = None) -> Fai
     buckets = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in day_list]
     jobs = heatmap_jobs()
     rolled_up = {
-        (job_pk, day): failures
-        for job_pk, day, failures in JobRunDailyRollup.objects.filter(day__gte=day_list[0])
+        (job_pk, day): failures + missed
+        for job_pk, day, failures, missed in JobRunDailyRollup.objects.filter(day__gte=day_list[0])
         .order_by()
-        .values_list("job_id", "day", "failures")
+        .values_list("job_id", "day", "failures", "missed")
     }
-    raw = failures_per_job_and_day(buckets)
+    edges = [*buckets, buckets[-1] + timedelta(days=1)]
+    raw = _plus(failures_per_job_and_day(buckets), gaps.missed_times_per_job_and_bucket(edges))
     no_runs = [0] * len(day_list)
     counts = {
         job_pk: [

@@ -10,20 +10,26 @@ import os
 import threading
 import time
 import traceback as traceback_module
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
 from django.db import DatabaseError, InterfaceError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from scheduler_monitor import conf
+from scheduler_monitor import conf, database_outages, record_retry
 from scheduler_monitor.models import (
     TIMED_STATUSES,
     JobDefinition,
     JobRun,
     RunStatus,
     RunTrigger,
+)
+from scheduler_monitor.record_retry import RecordBuffer
+from scheduler_monitor.record_sanitising import (
+    CONNECTION_FAULT,
+    clean_text,
+    fault_of,
+    sanitised,
 )
 from scheduler_monitor.run_writes import (
     HOSTNAME,
@@ -67,59 +73,8 @@ def record_measurement(name: str, value: float) -> None:
     measurements[str(name)[:100]] = float(value)
 
 
-class RecordBuffer:
-    """Finished records the database refused, written later in order; bounded."""
-
-    def __init__(self, maxlen: int):
-        self._pending: deque[FinishedRun] = deque(maxlen=maxlen)
-        self._lock = threading.Lock()
-        self.dropped = 0
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def push(self, record: FinishedRun) -> None:
-        with self._lock:
-            if len(self._pending) == self._pending.maxlen:
-                self.dropped += 1
-                logger.error(
-                    "Run record buffer full (%s records): dropping the oldest; %s dropped so far",
-                    self._pending.maxlen,
-                    self.dropped,
-                )
-            self._pending.append(record)
-
-    def flush(self, write: Callable[[FinishedRun], None]) -> int:
-        """Write buffered records oldest first; stop at the first database error."""
-        written = 0
-        with self._lock:
-            while self._pending:
-                record = self._pending[0]
-                try:
-                    write(record)
-                except DB_ERRORS as exc:
-                    _discard_broken_connection()
-                    logger.warning("Database still unavailable (%s); %s buffered", exc, len(self))
-                    break
-                self._pending.popleft()
-                written += 1
-        if written:
-            logger.info("Wrote %s buffered run records", written)
-        return written
-
-
 def _discard_broken_connection() -> None:
-    """Close this thread's connection so the next attempt opens a fresh one.
-
-    Inside a caller's transaction the connection is left alone: closing it would break
-    the caller, and ``atomic`` already marks the transaction for rollback.
-    """
-    if connection.in_atomic_block:
-        return
-    try:
-        connection.close()
-    except Exception:  # noqa: BLE001 - a broken connection may fail to close too
-        logger.debug("Closing a broken connection failed", exc_info=True)
+    record_retry.discard_broken_connection()
 
 
 # A run starting this soon after the same thread's last one reuses its connection as it is:
@@ -219,23 +174,26 @@ class Recorder:
             if not isinstance(exc, Exception):
                 escaping = exc
             else:
-                logger.warning("Job %s failed: %s", job_id, error.splitlines()[0][:500])
+                first_line = clean_text(error.splitlines()[0][:500]) if error else ""
+                logger.warning("Job %s failed: %s", job_id, first_line)
         finally:
             duration_ms = (time.perf_counter() - t0) * 1000.0
             _current_measurements.reset(token)
-        record = FinishedRun(
-            job_id=job_id,
-            status=status,
-            trigger=trigger,
-            scheduled_at=scheduled_at,
-            started_at=started_at,
-            finished_at=timezone.now(),
-            duration_ms=duration_ms,
-            error=error,
-            traceback=tb,
-            measurements=measurements,
-            pid=os.getpid(),
-            run_id=run_id,
+        record = sanitised(
+            FinishedRun(
+                job_id=job_id,
+                status=status,
+                trigger=trigger,
+                scheduled_at=scheduled_at,
+                started_at=started_at,
+                finished_at=timezone.now(),
+                duration_ms=duration_ms,
+                error=error,
+                traceback=tb,
+                measurements=measurements,
+                pid=os.getpid(),
+                run_id=run_id,
+            )
         )
         try:
             self.save(record)
@@ -262,14 +220,20 @@ class Recorder:
         )
 
     def save(self, record: FinishedRun) -> None:
-        """Write a finished record now, or buffer it if the database refuses."""
-        try:
-            self.flush()
-            self.write(record)
-        except DB_ERRORS as exc:
-            _discard_broken_connection()
-            logger.warning("Could not record run of %s (%s); buffered", record.job_id, exc)
+        """Write a finished record now, or buffer it if the database is unreachable.
+
+        A record the database refuses for its content is stored reduced, never retried
+        forever (record_retry); while older records wait, this one waits behind them.
+        """
+        record = sanitised(record)
+        self.flush()
+        if len(self.buffer):
             self.buffer.push(record)
+            return
+        outcome, kept = record_retry.store(self.write, record)
+        if outcome in (record_retry.RETRY, record_retry.OUTAGE):
+            logger.warning("Could not record run of %s; buffered", record.job_id)
+            self.buffer.push(kept, attempts=int(outcome == record_retry.RETRY))
 
     def flush(self) -> int:
         """Write what the buffer holds; return how many records were written."""
@@ -290,8 +254,10 @@ class Recorder:
                     pid=os.getpid(),
                 )
             )
-        except DB_ERRORS as exc:
+        except Exception as exc:  # noqa: BLE001 - the job runs anyway; its record comes later
             _discard_broken_connection()
+            if fault_of(exc) == CONNECTION_FAULT:
+                database_outages.note_unreachable(started_at)
             logger.warning("Could not insert running row for %s (%s)", job_id, exc)
             return None
 
@@ -345,6 +311,8 @@ def reset_recorder() -> Recorder:
     """Replace this process's recorder (tests, and after settings change)."""
     global recorder
     recorder = Recorder()
+    database_outages.reset()
+    record_retry.reset()
     return recorder
 
 

@@ -259,6 +259,8 @@ def job_runs_roll_up_day(*, day: date) -> int:
                 recorded_at is None or recorded_at <= previous.rolled_up_at
             ):
                 continue  # already counted when the day was rolled up
+            if duration_ms is not None and not math.isfinite(duration_ms):
+                duration_ms = None  # a stored nan/inf would make the rollup unwritable
             totals.setdefault(job_pk, _DayTotals()).add(status, duration_ms)
         new = []
         for job_pk, done in totals.items():

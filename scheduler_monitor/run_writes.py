@@ -44,6 +44,8 @@ class FinishedRun:
     hostname: str = HOSTNAME
     pid: int | None = None
     run_id: int | None = None
+    # Why the record is stored other than as the job produced it (record_sanitising).
+    degraded: tuple = ()
 
 
 def counter_updates(record: FinishedRun) -> dict:

@@ -22,21 +22,25 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
-from django_apscheduler.models import DjangoJobExecution
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from scheduler_monitor import (
     conf,
+    database_outages,
     discovery,
+    gaps,
     job_control,
     jobs,
     lease,
+    record_retry,
     retention,
     runs,
     scheduler_instances,
+    scheduler_stop,
 )
 from scheduler_monitor.alerting import AlertingThreads
 from scheduler_monitor.checks import require_use_tz
-from scheduler_monitor.discovery import is_declared_job
+from scheduler_monitor.discovery import is_declared_job, is_internal_job
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
 from scheduler_monitor.jobstores import ResilientDjangoJobStore
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
@@ -96,6 +100,12 @@ class SchedulerProcess:
         self._listening = False
         self._finish_lock = threading.Lock()
         self._finished = False
+        self.stopping_at = None
+        self.unfinished_runs = 0  # runs still running when the stop gave up on them
+        self.gaps = gaps.GapRecorder()
+        executor = scheduler._executors.get("default")
+        if isinstance(executor, ScheduledTimeExecutor):
+            executor.on_submit = self._on_submit
 
     # -- start ----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -115,6 +125,11 @@ class SchedulerProcess:
         runs.job_runs_abandon_orphans(current=self.instance)
         paused = set(JobDefinition.objects.filter(paused=True).values_list("job_id", flat=True))
         host_jobs = discovery.host_jobs(self.scheduler, skip=MANUAL_STORE)
+        dead = getattr(self.instance, "took_over_from", None)
+        # A dead holder left its next run times in the store; re-registering overwrites them.
+        left = dict(DjangoJob.objects.values_list("id", "next_run_time")) if dead else {}
+        now = timezone.now()
+        first_runs = {}
         for spec in specs:
             if spec.job_id in host_jobs:
                 logger.error(
@@ -124,7 +139,11 @@ class SchedulerProcess:
                     host_jobs[spec.job_id],
                 )
                 continue
-            self._add_job(spec, paused=spec.job_id in paused)
+            job = self._add_job(spec, paused=spec.job_id in paused)
+            if spec.job_id not in paused:
+                first_runs[spec.job_id] = (job.trigger, getattr(job, "next_run_time", None))
+        if dead is not None:
+            gaps.record_takeover(dead, self.instance, left, first_runs, now)
         self._remove_undeclared({spec.job_id for spec in specs})
         discovery.describe(host_jobs.values(), complete=True)
         self._add_prune_job()
@@ -136,7 +155,7 @@ class SchedulerProcess:
         self.active = True
         logger.info("Scheduler %s active with %s job(s)", self.instance, len(specs))
 
-    def _add_job(self, spec, *, paused: bool) -> None:
+    def _add_job(self, spec, *, paused: bool):
         extra = {}
         if spec.interval_seconds:
             # Stagger first runs over the first seconds instead of one full interval later,
@@ -156,6 +175,7 @@ class SchedulerProcess:
         )
         if paused:
             job.pause()
+        return job
 
     def _remove_undeclared(self, declared: set[str]) -> None:
         """Drop OUR store entries of declared jobs that disappeared; never a host's job."""
@@ -204,8 +224,20 @@ class SchedulerProcess:
         """
         if self._stop.is_set():
             return
+        self.stopping_at = timezone.now()
         self._stop.set()
-        logger.info("Scheduler stopping: no new runs will start")
+        logger.info(
+            "Scheduler stopping: no new runs will start; running jobs get %ss "
+            "(a second signal exits at once)",
+            conf.get("SHUTDOWN_TIMEOUT"),
+        )
+
+    def on_signal(self, signum: int) -> None:
+        """SIGTERM/SIGINT: the first stops cleanly, a second exits at once."""
+        if self._stop.is_set():
+            self.exit_now(signum)
+        else:
+            self.stop()
 
     def start_maintenance(self) -> None:
         """Start the heartbeat/trigger/lease thread (once)."""
@@ -230,27 +262,35 @@ class SchedulerProcess:
             self._finish()
 
     def _finish(self) -> None:
+        """Wait up to SHUTDOWN_TIMEOUT for running jobs, abandon the rest, record the stop.
+
+        Each step is tried on its own: a database that is down at stop must not keep the
+        lease release or the stop record from being tried.
+        """
         self._stop.set()
         recorder = get_recorder()
         timeout = conf.get("SHUTDOWN_TIMEOUT")
         if not recorder.wait_idle(timeout):
             logger.warning("Jobs still running after %ss; marking them abandoned", timeout)
-            runs.job_runs_abandon(
-                runs=self._own_running_runs(recorder.active_run_ids()),
-                reason=f"Scheduler stopped; the run did not finish within {timeout}s",
+            self.unfinished_runs = max(recorder.active_count, 1)
+            self._abandon_own_runs(
+                f"Scheduler stopped; the run did not finish within {timeout}s", timeout
             )
         if self._maintenance is not None:
             self._maintenance.join(timeout=5)
         self._alerting.join(timeout=5)
-        close_old_connections()
-        recorder.flush()
-        if len(recorder.buffer):
-            logger.error("%s run record(s) could not be written at stop", len(recorder.buffer))
-        if self.active:
-            lease.release(self.instance)
-        if self.instance is not None:
-            scheduler_instances.scheduler_instance_stop(instance=self.instance)
+        self._record_stop()
         logger.info("Scheduler stopped")
+
+    def _abandon_own_runs(self, reason: str, timeout: float | None = None) -> None:
+        scheduler_stop.abandon_own_runs(self, reason, timeout)
+
+    def _record_stop(self) -> None:
+        scheduler_stop.record_stop(self)
+
+    def exit_now(self, signum: int) -> None:
+        """A second stop signal: record what can be recorded within seconds, then exit."""
+        scheduler_stop.exit_now(self, signum)
 
     @staticmethod
     def _own_running_runs(run_ids):
@@ -259,6 +299,10 @@ class SchedulerProcess:
         return JobRun.objects.filter(pk__in=run_ids)
 
     # -- events ---------------------------------------------------------------------------
+    def _on_submit(self, job, run_times) -> None:
+        if getattr(job, "_jobstore_alias", None) != MANUAL_STORE and not is_internal_job(job):
+            self.gaps.on_submit(job, run_times)
+
     def _on_not_run(self, event: JobEvent) -> None:
         """Record missed runs and runs skipped at max_instances, one per scheduled time."""
         if event.jobstore == MANUAL_STORE:
@@ -284,6 +328,7 @@ class SchedulerProcess:
             if not self.active:  # an instrumented host scheduler, started paused
                 self._standby_step()
                 continue
+            step_started = timezone.now()
             try:
                 close_old_connections()
                 now = timezone.now().timestamp()
@@ -291,7 +336,11 @@ class SchedulerProcess:
                     scheduler_instances.scheduler_instance_heartbeat(instance=self.instance)
                     lease.renew_or_stop(self.instance, self.stop)
                     last_heartbeat = now
+                    # A write went through (reads alone pass a held SQLite write lock).
+                    database_outages.note_reachable()
                 get_recorder().flush()
+                self.gaps.store_found()
+                record_retry.retry_writes()
                 self._start_triggered_runs()
                 self._prune_execution_log(now)
                 job_control.job_pauses_reapply(scheduler=self.scheduler)
@@ -300,6 +349,7 @@ class SchedulerProcess:
                 self.scheduler.wakeup()
             except DB_ERRORS as exc:
                 logger.warning("Maintenance step failed, will retry: %s", exc)
+                database_outages.note_unreachable(step_started)
                 close_old_connections()
             except Exception:  # noqa: BLE001 - the loop must outlive any single bad step
                 logger.exception("Maintenance step failed")

@@ -208,6 +208,8 @@ def scheduler_lease_acquire(*, instance: SchedulerInstance) -> bool:
     if not taken:
         return False
     if previous is not None and previous != instance.pk:
+        # A dead holder's gap (gaps.py) starts at its last heartbeat.
+        instance.took_over_from = SchedulerInstance.objects.filter(pk=previous).first()
         SchedulerInstance.objects.filter(pk=previous, stopped_at__isnull=True).update(
             stopped_at=now
         )

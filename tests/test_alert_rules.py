@@ -62,6 +62,30 @@ def test_it_fires_on_a_failure_ratio_above_the_threshold(make_job, runs):
 
 
 @pytest.mark.django_db
+def test_scheduled_times_that_passed_without_a_run_count_as_failed_runs(make_job, runs):
+    """A gap of 5 missed times beside 2 successes is 5 of 7 failed; a gap before the
+    window does not count, nor does one of another job."""
+    from scheduler_monitor import gaps
+    from scheduler_monitor.recording import get_recorder
+
+    gappy, quiet = make_job(), make_job()
+    runs(gappy, [S, S])
+    runs(quiet, [S, S, S, S])
+
+    def gap(job, at, count):
+        last = at + timedelta(seconds=count - 1)
+        get_recorder().save(gaps.gap_record(job.job_id, at, last, count, "test"))
+
+    gap(gappy, NOW - timedelta(minutes=30), 5)
+    gap(quiet, NOW - timedelta(hours=3), 50)
+    rule = {"kind": "failure_ratio", "window_minutes": 60, "threshold": 0.5, "min_runs": 4}
+    (alert,) = firing_alerts(rules=[{"name": "r", "severity": "warning", **rule}])
+    assert alert.job_id == gappy.job_id
+    assert alert.value == pytest.approx(5 / 7)
+    assert "5 of 7 runs failed in the last 60 min, 5 of them missed" in alert.message
+
+
+@pytest.mark.django_db
 def test_it_fires_on_n_consecutive_failures(make_job, runs):
     """Last three failed (abandoned counts) fires; a success in between or last does not."""
     streak, recovered, broken, never = make_job(), make_job(), make_job(), make_job()

@@ -38,6 +38,9 @@ IDIOMATIC_FAMILIES = {
     "scheduler_job_stuck_runs",
     "scheduler_up",
     "scheduler_heartbeat_timestamp_seconds",
+    "scheduler_job_missed",
+    "scheduler_job_skipped",
+    "scheduler_records_degraded",
     "scheduler_incidents_open",
     "scheduler_notifications_sent",
     "scheduler_notification_latency_seconds",
@@ -150,15 +153,16 @@ def test_it_exports_values_equal_to_the_database_and_reference_stats(jobs_with_r
 
 
 def test_it_never_uses_a_label_named_job(jobs_with_runs):
-    """Every sample's labels come from job_id, job_name, owner, category (and le)."""
+    """Every sample's labels come from job_id, job_name, owner, category (and le); the
+    degraded-record counter has its reason, incident and notification families severity,
+    channel and outcome."""
+    job_labels = {"job_id", "job_name", "owner", "category", "le"}
     for name, family in scrape().items():
+        allowed = {"reason"} if name == "scheduler_records_degraded" else set()
+        if name.startswith(("scheduler_incidents", "scheduler_notification")):
+            allowed = {"severity", "channel", "outcome"}
         for _, labels, _ in family["samples"]:
-            # Job families carry the job's labels; incident and notification families carry
-            # severity, channel and outcome.
-            allowed = {"job_id", "job_name", "owner", "category", "le"}
-            if not name.startswith("scheduler_job"):
-                allowed = {"severity", "channel", "outcome", "le"}
-            assert set(labels) <= allowed
+            assert set(labels) <= job_labels | allowed
 
 
 def test_it_switches_the_brief_families_off(jobs_with_runs, settings):
@@ -213,9 +217,10 @@ def test_it_counts_queries_independent_of_the_number_of_jobs(make_job, record_ru
     many = queries_for(20)
     assert few == many
     # Window top-up, jobs, next runs, running runs, stuck runs, 3 for the latest
-    # instance and job counts, lease and live instances; open incidents, delivery
-    # attempts, the outbox (tests/test_notification_metrics.py).
-    assert few == 10 + 3
+    # instance and job counts, lease and live instances; missed/skipped counts and
+    # degraded-record counts (scheduler_event_metrics); open incidents, channels' delivery
+    # counters, the outbox (tests/test_notification_metrics.py).
+    assert few == 12 + 3
 
 
 def test_it_never_lowers_counters_when_old_runs_are_deleted(jobs_with_runs):
@@ -311,3 +316,23 @@ def test_it_reports_down_when_only_a_standby_is_alive(db):
         )
         assert scheduler_instances.scheduler_lease_acquire(instance=standby)
         assert sample(scrape(), "scheduler_up") == 1
+
+
+def test_it_exports_missed_skipped_and_degraded_record_counters(make_job, record_run):
+    """Missed and skipped per job from the job's counters, degraded records per reason."""
+    from scheduler_monitor.recording import get_recorder
+    from scheduler_monitor.scheduler_events import degraded_records_count
+
+    make_job("gappy")
+    for _ in range(3):
+        get_recorder().record_unstarted("gappy", RunStatus.MISSED, None)
+    get_recorder().record_unstarted("gappy", RunStatus.SKIPPED, None)
+    degraded_records_count(["measurement_dropped"])
+    degraded_records_count(["measurement_dropped", "text_replaced"])
+    families = scrape()
+    assert sample(families, "scheduler_job_missed_total", job_id="gappy") == 3
+    assert sample(families, "scheduler_job_skipped_total", job_id="gappy") == 1
+    degraded = sample(families, "scheduler_records_degraded_total", reason="measurement_dropped")
+    assert degraded == 2
+    assert sample(families, "scheduler_records_degraded_total", reason="text_replaced") == 1
+    assert sample(families, "scheduler_records_degraded_total", reason="lost") == 0

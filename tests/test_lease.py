@@ -14,7 +14,14 @@ import pytest
 from django.db import connection
 
 from scheduler_monitor import scheduler_instances
-from scheduler_monitor.models import JobRun, RunStatus, SchedulerInstance, SchedulerLease
+from scheduler_monitor.models import (
+    JobRun,
+    RunStatus,
+    SchedulerEvent,
+    SchedulerEventKind,
+    SchedulerInstance,
+    SchedulerLease,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Must match tests/lease_scheduler_settings.py.
@@ -104,9 +111,15 @@ def holder_pid():
     return lease.holder.pid if lease and lease.holder else None
 
 
-def assert_each_scheduled_run_once(job_id: str) -> list[JobRun]:
-    """No scheduled time was recorded twice (whatever its status), and each instance
-    accounted for every second while active: no gap. Returns the successful runs."""
+def is_gap(row: JobRun) -> bool:
+    return "missed_fire_times" in (row.measurements or {})
+
+
+def assert_each_scheduled_run_once(job_id: str, *, gaps_recorded: bool = False) -> list[JobRun]:
+    """No scheduled time was recorded twice (whatever its status) and each instance
+    accounted for every second while active. ``gaps_recorded``: the seconds no instance
+    ran were recorded as a gap, so across instances no second is unaccounted for.
+    Returns the successful runs."""
     rows = list(
         JobRun.objects.filter(job__job_id=job_id)
         .exclude(status=RunStatus.RUNNING)
@@ -115,11 +128,27 @@ def assert_each_scheduled_run_once(job_id: str) -> list[JobRun]:
     assert all(row.scheduled_at is not None for row in rows)
     times = Counter(row.scheduled_at for row in rows)
     assert [t for t, n in times.items() if n > 1] == []
-    for pid in {row.pid for row in rows}:
-        own = [row.scheduled_at for row in rows if row.pid == pid]
+    runs = [row for row in rows if not is_gap(row)]
+    for pid in {row.pid for row in runs}:
+        own = [row.scheduled_at for row in runs if row.pid == pid]
         gaps = {b - a for a, b in zip(own, own[1:], strict=False)}
         assert gaps <= {timedelta(seconds=1)}, (pid, gaps)
-    return [row for row in rows if row.status == RunStatus.SUCCESS]
+    if not gaps_recorded:
+        return [row for row in runs if row.status == RunStatus.SUCCESS]
+    # Every second: a run, or one of the scheduled times a gap record counts.
+    covered = sorted(
+        [row.scheduled_at for row in runs]
+        + [
+            row.scheduled_at + timedelta(seconds=k)
+            for row in rows
+            if is_gap(row)
+            for k in range(int(row.measurements["missed_fire_times"]))
+        ]
+    )
+    holes = [b - a for a, b in zip(covered, covered[1:], strict=False)]
+    # Under 2 s: a new active instance starts its own one-second grid, not the old one's.
+    assert max(holes, default=timedelta(0)) < timedelta(seconds=2), holes
+    return [row for row in runs if row.status == RunStatus.SUCCESS]
 
 
 def test_it_runs_jobs_once_and_the_standby_takes_over_after_sigkill(schedulers):
@@ -178,7 +207,15 @@ def test_it_runs_jobs_once_and_the_standby_takes_over_after_sigkill(schedulers):
     schedulers.release.touch()
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
-    runs = assert_each_scheduled_run_once("tick")
+    # The seconds between the killed instance's last tick and the takeover: one gap.
+    gap = JobRun.objects.get(job__job_id="tick", status=RunStatus.MISSED)
+    assert gap.pid == second.pid
+    missed = int(gap.measurements["missed_fire_times"])
+    assert TTL - 1 <= missed <= TAKEOVER_BOUND + SLACK + 2, missed
+    event = SchedulerEvent.objects.get(kind=SchedulerEventKind.NO_SCHEDULER)
+    assert event.missed_runs >= missed
+    assert event.ended_at - event.started_at >= timedelta(seconds=TTL - 1)
+    runs = assert_each_scheduled_run_once("tick", gaps_recorded=True)
     assert {run.pid for run in runs} == {first.pid, second.pid}
     takeover_at = SchedulerLease.objects.get().acquired_at
     assert all(run.started_at >= takeover_at for run in runs if run.pid == second.pid)

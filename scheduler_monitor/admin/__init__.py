@@ -11,6 +11,7 @@ from scheduler_monitor.models import (
     JobDefinition,
     JobRun,
     JobSource,
+    SchedulerEvent,
     SchedulerInstance,
     TriggerRequest,
 )
@@ -192,6 +193,19 @@ def with_dashboard_link(get_app_list):
 
 admin.site.get_app_list = with_dashboard_link(admin.site.get_app_list)
 
+
+@admin.register(SchedulerEvent)
+class SchedulerEventAdmin(admin.ModelAdmin):
+    """Outages, takeovers and stops the scheduler recorded; read-only."""
+
+    list_display = ["kind", "started_at", "ended_at", "missed_runs", "hostname", "pid", "message"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 # Incidents, channels, the outbox, silences and windows register their own pages.
 from scheduler_monitor.admin import incidents  # noqa: E402, F401

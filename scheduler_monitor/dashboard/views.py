@@ -29,6 +29,7 @@ from scheduler_monitor import (
     notification_chain,
     runs,
     schedule_health,
+    scheduler_events,
     scheduler_instances,
     summary,
 )
@@ -150,6 +151,7 @@ def live_context(request: HttpRequest) -> dict:
         "status": overview.status,
         "scheduler_running": overview.running,
         "roles": overview.roles,
+        "scheduler_events": scheduler_events.recent_events(limit=5),
         "chain": notification_chain.notification_chain(),
         "rows": rows,
         "visible_rows": sum(1 for r in rows if r.visible),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduler_monitor', '0008_job_source'),
+        ('scheduler_monitor', '0009_scheduler_events'),
     ]
 
     operations = [

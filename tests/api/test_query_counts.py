@@ -12,10 +12,10 @@ AUTH = 3
 EXPECTED = {
     "metrics": 2,  # the window's top-up and the jobs
     "summary": 2,
-    "heatmap?hours=24": 2,
+    "heatmap?hours=24": 3,  # jobs, failures, missed scheduled times
     "services/list": 1,
     "jobs": 2,  # the jobs (with next run times), the running runs (stuck check)
-    "status": 5,  # latest instance, 2 job counts, the lease, the live instances
+    "status": 6,  # latest instance, 2 job counts, the lease, the live instances, events
     "jobs/job_000/runs?page_size=500": 3,  # the job, the count, the page (runs carry job)
     # the job, the running runs, the window top-up, the start delays, the recent runs
     "jobs/job_000": 5,
@@ -49,12 +49,12 @@ def test_it_costs_a_fixed_number_of_queries(
     assert response.status_code == 200
 
 
-# Default rules: the jobs, failure ratios, the runs inside maintenance windows (taken out
-# of the ratios), recent p95 samples (the baseline's only for jobs with enough of them:
-# none here), next run times, running runs, lease, live instances (8); the failing streaks
-# of every job whose last run failed (1); the scheduler status once (3) since no scheduler
-# holds a lease: for the down check and its message.
-ALERTS = 8 + 1 + 3
+# Default rules: the jobs, failure ratios, missed times and the runs inside maintenance
+# windows (taken out of the ratios), recent p95 samples (the baseline's only for jobs with
+# enough of them: none here), next run times, running runs, lease, live instances (9);
+# the failing streaks of every job whose last run failed (1); the scheduler status once
+# (3) since no scheduler holds a lease: for the down check and its message.
+ALERTS = 9 + 1 + 3
 
 
 @pytest.mark.parametrize("healthy", [3, 50])

@@ -29,6 +29,7 @@ def test_it_reports_stopped_without_any_instance(reader, make_job):
         "standby": [],
         "lease_expires_at": None,
         "lease_acquired_at": None,
+        "recent_events": [],
     }
 
 
@@ -134,3 +135,25 @@ def test_it_reports_stopped_when_the_lease_holder_is_gone(reader, db):
         data = data_of(reader.get(URL))
         assert data["running"] is True and data["active"]["id"] == standby.pk
         assert data["standby"] == []
+
+
+def test_it_lists_recent_scheduler_events_newest_first(reader, db):
+    """Outages and takeovers the scheduler recorded, with their span and missed times."""
+    from scheduler_monitor.scheduler_events import database_outage_record, event_record
+
+    t0 = timezone.now().replace(microsecond=0) - timedelta(minutes=10)
+    database_outage_record(started_at=t0, ended_at=t0 + timedelta(seconds=20), pid=7)
+    event_record(
+        kind="no_scheduler",
+        started_at=t0 + timedelta(minutes=5),
+        ended_at=t0 + timedelta(minutes=5, seconds=16),
+        message="No scheduler ran jobs",
+        missed_runs=31,
+    )
+    events = data_of(reader.get(URL))["recent_events"]
+    assert [e["kind"] for e in events] == ["no_scheduler", "database_unreachable"]
+    outage = events[1]
+    assert outage["started_at"] == t0.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    assert outage["duration_seconds"] == 20.0
+    assert outage["message"].startswith("Could not reach the database from ")
+    assert events[0]["missed_runs"] == 31

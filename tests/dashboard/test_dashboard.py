@@ -103,6 +103,27 @@ def test_it_shows_a_running_scheduler(staff_client, dataset):
     assert "box:7" in status.text
 
 
+def test_it_lists_recent_scheduler_events_on_the_status_card(staff_client, dataset):
+    """A database outage and a takeover gap the scheduler recorded show on the card."""
+    from scheduler_monitor.scheduler_events import database_outage_record, event_record
+
+    t0 = timezone.now() - timedelta(minutes=30)
+    database_outage_record(started_at=t0, ended_at=t0 + timedelta(seconds=20), pid=9)
+    event_record(
+        kind="no_scheduler",
+        started_at=t0 + timedelta(minutes=1),
+        ended_at=t0 + timedelta(minutes=1, seconds=16),
+        message="No scheduler ran jobs <for 16 s>",
+        missed_runs=16,
+    )
+    events = parse(staff_client.get(URL).content).by_id("sm-scheduler-events")
+    items = events.find_all("li")
+    assert [li.attrs["data-kind"] for li in items] == ["no_scheduler", "database_unreachable"]
+    assert items[0].attrs["data-missed"] == "16"
+    assert "No scheduler ran jobs <for 16 s>" in items[0].text  # escaped, shown as text
+    assert "Could not reach the database from" in items[1].text
+
+
 @pytest.mark.parametrize("bucket", ["hour", "day"])
 def test_it_shows_every_heatmap_cell_as_the_database_says(staff_client, dataset, settings, bucket):
     """Each cell's count (and hover title) equals the failures in that category and bucket."""
@@ -279,8 +300,9 @@ def make_many_jobs(count):
 # signature changes): 22; the alert rules (see tests/api/test_query_counts.py) without
 # the jobs, which they share with the table: 7 (one for the runs inside maintenance
 # windows), the failing streaks: 1, 3 for the down scheduler's status (read once for the
-# check and its message); the open incidents and the active silences: 2.
-QUERIES = 22 + 7 + 1 + 3 + 2
+# check and its message), the recent scheduler events: 1, missed scheduled times for the
+# failure ratio and the two heatmaps: 3; the open incidents and the active silences: 2.
+QUERIES = 22 + 7 + 1 + 3 + 1 + 3 + 2
 
 
 @pytest.mark.parametrize("jobs", [3, 200, 1000])

@@ -25,6 +25,21 @@ class InstanceRoleSerializer(serializers.Serializer):
     heartbeat_age_seconds = serializers.FloatField()
 
 
+class SchedulerEventSerializer(serializers.Serializer):
+    """A span of time the scheduler could not do its work (``event_as_dict``)."""
+
+    kind = serializers.ChoiceField(
+        choices=["database_unreachable", "no_scheduler", "abandoned_at_stop"]
+    )
+    started_at = serializers.CharField(help_text="UTC, ISO 8601")
+    ended_at = serializers.CharField(help_text="UTC, ISO 8601")
+    duration_seconds = serializers.FloatField()
+    missed_runs = serializers.IntegerField(help_text="Scheduled times that passed unrun.")
+    hostname = serializers.CharField()
+    pid = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+
+
 class StatusSerializer(serializers.Serializer):
     running = serializers.BooleanField(
         help_text="A scheduler runs jobs: the lease holder is alive (the latest heartbeat "
@@ -39,6 +54,11 @@ class StatusSerializer(serializers.Serializer):
     standby = InstanceRoleSerializer(many=True, help_text="Live instances waiting to take over.")
     lease_expires_at = UtcDateTimeField(allow_null=True)
     lease_acquired_at = UtcDateTimeField(allow_null=True)
+    recent_events = SchedulerEventSerializer(
+        many=True,
+        help_text="The latest scheduler events, newest first: database outages, time no "
+        "scheduler ran jobs, runs abandoned at stop.",
+    )
 
 
 class AlertSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from scheduler_monitor import (
     alert_rules,
     heatmaps,
+    scheduler_events,
     scheduler_instances,
     summary,
 )
@@ -32,6 +33,9 @@ class StatusView(ApiView):
             "paused_jobs": current.paused_jobs,
             "instance": current.instance,
             **overview.roles.as_dict(),
+            "recent_events": [
+                scheduler_events.event_as_dict(e) for e in scheduler_events.recent_events()
+            ],
         }
         return envelope(s.StatusSerializer(data).data)
 
