@@ -207,5 +207,6 @@ class SchedulerEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+
 # Incidents, channels, the outbox, silences and windows register their own pages.
 from scheduler_monitor.admin import incidents  # noqa: E402, F401

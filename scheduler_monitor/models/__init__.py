@@ -243,11 +243,6 @@ class SchedulerLease(models.Model):
         return f"lease {self.name} held by {self.holder_id or 'nobody'}"
 
 
-from scheduler_monitor.models.scheduler_events import (  # noqa: E402, F401 - after the core models
-    RecordDegradation,
-    SchedulerEvent,
-    SchedulerEventKind,
-)
 from scheduler_monitor.models.incidents import (  # noqa: E402, F401 - re-exported, after JobDefinition
     ChannelKind,
     ChannelLanguage,
@@ -263,4 +258,9 @@ from scheduler_monitor.models.incidents import (  # noqa: E402, F401 - re-export
     Severity,
     Silence,
     SilenceScope,
+)
+from scheduler_monitor.models.scheduler_events import (  # noqa: E402, F401 - after the core models
+    RecordDegradation,
+    SchedulerEvent,
+    SchedulerEventKind,
 )
