@@ -26,6 +26,7 @@ from scheduler_monitor.scheduler_instances import (
     scheduler_runs_jobs,
     scheduler_status,
 )
+from scheduler_monitor.silences import maintenance_run_counts
 from scheduler_monitor.stats import percentile
 from scheduler_monitor.timestamps import EPOCH, iso_utc
 from scheduler_monitor.window import get_window
@@ -122,8 +123,13 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
         total[0] += count
         total[1] += count
     alerts = []
+    # Runs inside maintenance windows (silences.py) do not count against the job.
+    for job_pk, (planned_runs, planned_failures) in maintenance_run_counts(since=since).items():
+        if job_pk in totals:
+            totals[job_pk][0] -= planned_runs
+            totals[job_pk][1] -= planned_failures
     for job_pk, (runs, failures) in totals.items():
-        if job_pk not in by_pk:
+        if job_pk not in by_pk or runs <= 0:
             continue
         ratio = failures / runs
         if runs >= rule["min_runs"] and ratio > rule["threshold"]:

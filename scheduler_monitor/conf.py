@@ -57,6 +57,19 @@ AUDIT_TRUSTED_PROXIES          0                              reverse proxies wh
                                                               X-Forwarded-For the audit trusts
 DEFAULT_TIMEOUT_SECONDS        None                           run time limit of jobs without one
 PROCESS_KILL_GRACE_SECONDS     5                              SIGTERM to SIGKILL, timed-out child
+ALERT_EVALUATION_INTERVAL      15                             seconds between the active
+                                                              scheduler's incident evaluations
+FLAPPING_THRESHOLD             5                              flips per hour of one key above
+                                                              which one "flapping" notice goes
+                                                              out instead of a message per flip
+BASE_URL                       ""                             site root for links in messages,
+                                                              e.g. ``"https://ops.example.com"``
+NOTIFICATION_CHANNELS          []                             channels declared in settings
+                                                              (see ``NOTIFICATION_CHANNEL_KEYS``)
+NOTIFICATION_RETRY_DELAYS      (30, 120)                      seconds before the 2nd, 3rd ...
+                                                              try; a message is tried
+                                                              ``len + 1`` times
+NOTIFICATION_TIMEOUT           10                             seconds per delivery try
 =============================  =============================  ===================================
 
 Alert rules: a list of dicts, each with a unique ``name``, a ``kind``, a ``severity``
@@ -77,6 +90,10 @@ and the kind's parameters (defaults in ``ALERT_KIND_PARAMS``):
 - ``stuck``: a run is still running past the job's max runtime.
 - ``timed_out``: the job's last run, within ``window_minutes``, passed its time limit.
 - ``scheduler_down``: no scheduler has a fresh heartbeat.
+
+Every rule also takes ``resolve_after`` (quiet evaluations before its incident resolves,
+default 2) and ``realert_interval`` (seconds after which a still-open incident sends a
+reminder; default None: no reminders).
 """
 
 from typing import Any
@@ -124,6 +141,12 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_TRUSTED_PROXIES": 0,
     "DEFAULT_TIMEOUT_SECONDS": None,
     "PROCESS_KILL_GRACE_SECONDS": 5,
+    "ALERT_EVALUATION_INTERVAL": 15,
+    "FLAPPING_THRESHOLD": 5,
+    "BASE_URL": "",
+    "NOTIFICATION_CHANNELS": [],
+    "NOTIFICATION_RETRY_DELAYS": (30, 120),
+    "NOTIFICATION_TIMEOUT": 10,
 }
 
 DEFAULT_ALERT_RULES = [
@@ -153,6 +176,8 @@ ALERT_KIND_PARAMS: dict[str, dict[str, Any]] = {
     "scheduler_down": {},
 }
 ALERT_COMMON_KEYS = {"name", "kind", "severity", "jobs", "categories"}
+# Incident keys every rule takes, with their defaults.
+INCIDENT_RULE_PARAMS: dict[str, Any] = {"resolve_after": 2, "realert_interval": None}
 
 POSITIVE_INTS = {
     "HISTORY_SIZE",
@@ -165,6 +190,7 @@ POSITIVE_INTS = {
     "MANUAL_MAX_PER_JOB",
     "MANUAL_MAX_TOTAL",
     "HEATMAP_ALARM_THRESHOLD",
+    "FLAPPING_THRESHOLD",
 }
 POSITIVE_NUMBERS = {
     "OVERDUE_GRACE_FRACTION",
@@ -175,6 +201,8 @@ POSITIVE_NUMBERS = {
     "SHUTDOWN_TIMEOUT",
     "MISFIRE_GRACE_TIME",
     "EXECUTION_LOG_MAX_AGE",
+    "ALERT_EVALUATION_INTERVAL",
+    "NOTIFICATION_TIMEOUT",
     "SQLITE_BUSY_TIMEOUT",
 }
 NON_NEGATIVE_NUMBERS = {
@@ -306,7 +334,7 @@ def alert_rules(rules: list[dict] | None = None) -> list[dict[str, Any]]:
     else:
         rules = get("ALERT_RULES")
         rules = DEFAULT_ALERT_RULES if rules is None else rules
-    return [{**ALERT_KIND_PARAMS[rule["kind"]], **rule} for rule in rules]
+    return [{**INCIDENT_RULE_PARAMS, **ALERT_KIND_PARAMS[rule["kind"]], **rule} for rule in rules]
 
 
 def _validate_alert_rules(rules: Any) -> None:
@@ -323,7 +351,7 @@ def _validate_alert_rules(rules: Any) -> None:
         if rule.get("severity") not in ALERT_SEVERITIES:
             _fail("ALERT_RULES", f"rule {name!r} needs a severity among {ALERT_SEVERITIES}", rule)
         params = ALERT_KIND_PARAMS[rule["kind"]]
-        unknown = set(rule) - ALERT_COMMON_KEYS - set(params)
+        unknown = set(rule) - ALERT_COMMON_KEYS - set(INCIDENT_RULE_PARAMS) - set(params)
         if unknown:
             _fail("ALERT_RULES", f"rule {name!r} has unknown keys {sorted(unknown)}", rule)
         for key in ("jobs", "categories"):
@@ -341,15 +369,19 @@ def _validate_alert_rules(rules: Any) -> None:
             _fail("ALERT_RULES", f"rule {name!r}: threshold is a ratio below 1", rule)
         if rule["kind"] == "p95" and rule.get("threshold_ms") is None and not rule.get("factor"):
             _fail("ALERT_RULES", f"rule {name!r}: give threshold_ms or factor", rule)
-        for key in ("count", "min_runs", "min_samples"):
+        realert = rule.get("realert_interval")
+        if realert is not None and not (_is_number(realert) and realert > 0):
+            _fail("ALERT_RULES", f"rule {name!r}: realert_interval must be seconds > 0", rule)
+        for key in ("count", "min_runs", "min_samples", "resolve_after"):
             if key in rule and not _positive_int(rule[key]):
                 _fail("ALERT_RULES", f"rule {name!r}: {key} must be a positive integer", rule)
 
 
 def validate_operations(values: dict[str, Any]) -> None:
-    """Check the retention, overdue, alert and lease settings."""
+    """Check the retention, overdue, alert, notification and lease settings."""
     if values.get("ALERT_RULES") is not None:
         _validate_alert_rules(values["ALERT_RULES"])
+    validate_notifications(values)
     prune = values.get("PRUNE_SCHEDULE")
     if prune is not None:
         if not isinstance(prune, dict) or not set(prune) <= PRUNE_KEYS or "days" not in prune:
@@ -373,3 +405,71 @@ def validate_operations(values: dict[str, Any]) -> None:
             CronTrigger.from_crontab(cron)
         except (ValueError, TypeError, AttributeError) as exc:
             _fail("PRUNE_SCHEDULE", f"'cron' is not a crontab expression ({exc})", prune)
+
+
+# --- Notification settings ---------------------------------------------------------------
+
+NOTIFICATION_CHANNEL_KINDS = ("email", "webhook", "slack", "pagerduty")
+NOTIFICATION_LANGUAGES = ("en", "zh-hans")
+NOTIFICATION_CHANNEL_KEYS = {
+    "name",  # unique; the admin shows it as a channel "from settings"
+    "kind",  # "email", "webhook" or "slack"
+    "target",  # URL, or comma-separated email addresses
+    "secret",  # webhook signing key
+    "language",  # "en" or "zh-hans"
+    "severities",  # the filters: lists; empty or absent takes everything
+    "categories",
+    "jobs",
+    "rules",
+    "enabled",
+}
+
+
+def validate_notifications(values: dict[str, Any]) -> None:
+    """Check BASE_URL, NOTIFICATION_CHANNELS and NOTIFICATION_RETRY_DELAYS."""
+    base_url = values.get("BASE_URL", "")
+    if not isinstance(base_url, str) or (
+        base_url and not base_url.startswith(("http://", "https://"))
+    ):
+        _fail("BASE_URL", "must be '' or an http(s) URL", base_url)
+    delays = values.get("NOTIFICATION_RETRY_DELAYS", DEFAULTS["NOTIFICATION_RETRY_DELAYS"])
+    if not isinstance(delays, list | tuple) or not all(_is_number(d) and d >= 0 for d in delays):
+        _fail("NOTIFICATION_RETRY_DELAYS", "must be a list of seconds >= 0", delays)
+    channels = values.get("NOTIFICATION_CHANNELS", [])
+    if not isinstance(channels, list | tuple):
+        _fail("NOTIFICATION_CHANNELS", "must be a list of channel dicts", channels)
+    names = set()
+    for channel in channels:
+        _validate_channel(channel, names)
+
+
+def _validate_channel(channel: Any, names: set) -> None:
+    key = "NOTIFICATION_CHANNELS"
+    if not isinstance(channel, dict):
+        _fail(key, "each channel must be a dict", channel)
+    unknown = set(channel) - NOTIFICATION_CHANNEL_KEYS
+    if unknown:
+        _fail(key, f"channel has unknown keys {sorted(unknown)}", channel)
+    name = channel.get("name")
+    if not isinstance(name, str) or not name or name in names:
+        _fail(key, "each channel needs a unique non-empty name", channel)
+    names.add(name)
+    if channel.get("kind") not in NOTIFICATION_CHANNEL_KINDS:
+        _fail(key, f"channel {name!r} needs a kind among {NOTIFICATION_CHANNEL_KINDS}", channel)
+    target = channel.get("target")
+    if not isinstance(target, str) or not target:
+        _fail(key, f"channel {name!r} needs a target (URL or email addresses)", channel)
+    if channel["kind"] != "email" and not target.startswith(("http://", "https://")):
+        _fail(key, f"channel {name!r}: target must be an http(s) URL", channel)
+    if channel.get("language", "en") not in NOTIFICATION_LANGUAGES:
+        _fail(key, f"channel {name!r}: language must be one of {NOTIFICATION_LANGUAGES}", channel)
+    if not isinstance(channel.get("secret", ""), str):
+        _fail(key, f"channel {name!r}: secret must be a string", channel)
+    if channel["kind"] == "pagerduty" and not channel.get("secret"):
+        _fail(key, f"channel {name!r}: PagerDuty needs its routing key as the secret", channel)
+    if not isinstance(channel.get("enabled", True), bool):
+        _fail(key, f"channel {name!r}: enabled must be True or False", channel)
+    for field in ("severities", "categories", "jobs", "rules"):
+        value = channel.get(field, [])
+        if not (isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)):
+            _fail(key, f"channel {name!r}: {field} must be a list of strings", channel)

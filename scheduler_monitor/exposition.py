@@ -16,6 +16,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from scheduler_monitor import conf, histogram, job_health, scheduler_event_metrics
+from scheduler_monitor.notification_metrics import empty_families, notification_families
 
 # Never ``job``: Prometheus sets that label itself and renames ours to ``exported_job``.
 LABELS = ("job_id", "job_name", "owner", "category")
@@ -83,7 +84,11 @@ class SchedulerCollector(Collector):
     def describe(self) -> Iterator[Metric]:
         """Return the families without samples, so registering runs no query."""
         return iter(
-            [*self._families().values(), *scheduler_event_metrics.families(with_samples=False)]
+            [
+                *self._families().values(),
+                *scheduler_event_metrics.families(with_samples=False),
+                *empty_families(),
+            ]
         )
 
     def collect(self) -> Iterator[Metric]:
@@ -92,7 +97,9 @@ class SchedulerCollector(Collector):
         bounds = conf.get("HISTOGRAM_BUCKETS")
         self._add_jobs(families, snapshot.jobs, bounds)
         self._add_scheduler(families, snapshot)
-        return iter([*families.values(), *scheduler_event_metrics.families()])
+        return iter(
+            [*families.values(), *scheduler_event_metrics.families(), *notification_families()]
+        )
 
     @staticmethod
     def _add_scheduler(families: dict[str, Metric], snapshot) -> None:

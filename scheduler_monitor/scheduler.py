@@ -42,6 +42,7 @@ from scheduler_monitor import (
     scheduler_instances,
     scheduler_stop,
 )
+from scheduler_monitor.alerting import AlertingThreads
 from scheduler_monitor.checks import require_use_tz
 from scheduler_monitor.discovery import is_declared_job, is_internal_job
 from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
@@ -119,6 +120,8 @@ class SchedulerProcess:
         self._specs = []
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
+        # Incidents and notifications: only while this instance holds the lease.
+        self._alerting = AlertingThreads(stop=self._stop, is_active=lambda: self.active)
         self._last_log_prune = 0.0
         self._listening = False
         self._finish_lock = threading.Lock()
@@ -276,6 +279,7 @@ class SchedulerProcess:
             target=self._maintenance_loop, name="scheduler-monitor-maintenance", daemon=True
         )
         self._maintenance.start()
+        self._alerting.start()
 
     @property
     def maintenance_thread(self) -> threading.Thread | None:
@@ -307,6 +311,7 @@ class SchedulerProcess:
             )
         if self._maintenance is not None:
             self._maintenance.join(timeout=5)
+        self._alerting.join(timeout=5)
         self._record_stop()
         logger.info("Scheduler stopped")
 

@@ -240,7 +240,7 @@ def test_it_exits_0_with_ok_when_nothing_fires(make_job):
     assert (code, text.strip()) == (0, "OK: no alert is firing.")
     code, text = check("--json")
     assert code == 0
-    assert json.loads(text) == {"status": "ok", "exit_code": 0, "alerts": []}
+    assert json.loads(text) == {"status": "ok", "exit_code": 0, "alerts": [], "incidents": []}
 
 
 @pytest.mark.django_db

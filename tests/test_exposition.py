@@ -43,6 +43,10 @@ IDIOMATIC_FAMILIES = {
     "scheduler_job_missed",
     "scheduler_job_skipped",
     "scheduler_records_degraded",
+    "scheduler_incidents_open",
+    "scheduler_notifications_sent",
+    "scheduler_notification_latency_seconds",
+    "scheduler_notification_outbox_pending",
 }
 ODD_NAME = 'Say "hi" \\ back\n计算项目健康度'
 
@@ -153,12 +157,16 @@ def test_it_exports_values_equal_to_the_database_and_reference_stats(jobs_with_r
 
 
 def test_it_never_uses_a_label_named_job(jobs_with_runs):
-    """Every sample's labels come from job_id, job_name, owner, category (and le), or
-    is the degraded-record counter's reason."""
+    """Every sample's labels come from job_id, job_name, owner, category (and le); the
+    degraded-record counter has its reason, incident and notification families severity,
+    channel and outcome."""
+    job_labels = {"job_id", "job_name", "owner", "category", "le"}
     for name, family in scrape().items():
         allowed = {"reason"} if name == "scheduler_records_degraded" else set()
+        if name.startswith(("scheduler_incidents", "scheduler_notification")):
+            allowed = {"severity", "channel", "outcome"}
         for _, labels, _ in family["samples"]:
-            assert set(labels) <= {"job_id", "job_name", "owner", "category", "le"} | allowed
+            assert set(labels) <= job_labels | allowed
 
 
 def test_it_switches_the_brief_families_off(jobs_with_runs, settings):
@@ -214,8 +222,9 @@ def test_it_counts_queries_independent_of_the_number_of_jobs(make_job, record_ru
     assert few == many
     # Window top-up, jobs, next runs, running runs, stuck runs, 3 for the latest
     # instance and job counts, lease and live instances; missed/skipped counts and
-    # degraded-record counts (scheduler_event_metrics).
-    assert few == 12
+    # degraded-record counts (scheduler_event_metrics); open incidents, channels' delivery
+    # counters, the outbox (tests/test_notification_metrics.py).
+    assert few == 12 + 3
 
 
 def test_it_never_lowers_counters_when_old_runs_are_deleted(jobs_with_runs):

@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 
 from scheduler_monitor.api import views
+from scheduler_monitor.api.views import incidents
 from scheduler_monitor.compression import gzip_patterns
 
 urlpatterns = gzip_patterns(
@@ -34,6 +35,23 @@ urlpatterns = gzip_patterns(
         path("summary", views.SummaryView.as_view(), name="scheduler-api-summary"),
         path("alerts", views.AlertsView.as_view(), name="scheduler-api-alerts"),
         path("audit", views.AuditListView.as_view(), name="scheduler-api-audit"),
+        path("incidents", incidents.IncidentListView.as_view(), name="scheduler-api-incidents"),
+        path(
+            "incidents/<int:incident_id>",
+            incidents.IncidentDetailView.as_view(),
+            name="scheduler-api-incident",
+        ),
+        path(
+            "incidents/<int:incident_id>/ack",
+            incidents.IncidentAcknowledgeView.as_view(),
+            name="scheduler-api-incident-ack",
+        ),
+        path(
+            "incidents/<int:incident_id>/resolve",
+            incidents.IncidentResolveView.as_view(),
+            name="scheduler-api-incident-resolve",
+        ),
+        path("silences", incidents.SilenceListView.as_view(), name="scheduler-api-silences"),
         # Anything else under the prefix is a 404 in the envelope, not an HTML page.
         re_path(r"^[\s\S]*$", views.NotFoundView.as_view(), name="scheduler-api-not-found"),
     ]

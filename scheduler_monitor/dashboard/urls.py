@@ -3,10 +3,15 @@
 from django.urls import path
 
 from scheduler_monitor.compression import gzip_patterns
-from scheduler_monitor.dashboard import job_control, views
+from scheduler_monitor.dashboard import incidents, job_control, views
 
 urlpatterns = gzip_patterns(
     [
+        path(
+            "scheduler-monitoring/incidents/<int:incident_id>/<slug:action>",
+            incidents.incident_action,
+            name="scheduler_monitor_incident_action",
+        ),
         path("scheduler-monitoring", views.dashboard, name="scheduler_monitor_dashboard"),
         path("scheduler-monitoring/", views.dashboard),
         path(

@@ -25,6 +25,7 @@ from scheduler_monitor import (
     alert_rules,
     conf,
     heatmaps,
+    incidents,
     job_control,
     jobs,
     notification_chain,
@@ -36,6 +37,7 @@ from scheduler_monitor import (
 )
 from scheduler_monitor.audit import request_actor
 from scheduler_monitor.dashboard import charts, fragment_diff, job_table
+from scheduler_monitor.dashboard.incidents import incident_rows
 from scheduler_monitor.dashboard.job_control import job_control_context
 from scheduler_monitor.exposition import scheduler_exposition
 from scheduler_monitor.job_params import ParamsInvalid, job_params_from_form
@@ -46,6 +48,7 @@ REFRESH_CHOICES = (0, 10, 30, 60)
 RUNS_PER_PAGE = 25
 START_DELAY_HOURS = 24
 CHART_RUNS = 100
+JOB_INCIDENTS = 20  # the job page's incident history
 # Failure counts per heatmap colour step: a fixed scale, so colours mean the same every day.
 HEAT_STEPS = ((0, 0), (1, 1), (2, 2), (3, 4), (5, 9), (10, None))
 
@@ -173,6 +176,7 @@ def live_context(request: HttpRequest) -> dict:
         "heatmap_day": heatmap_view(heatmaps.daily_failure_heatmap(days=30, now=now)),
         "heat_legend": heat_legend(),
         "updated_at": now,
+        **incident_rows(request.user),
     }
 
 
@@ -276,6 +280,7 @@ def job_detail(request: HttpRequest, job_id: str) -> TemplateResponse:
         "can_trigger": request.user.has_perm("scheduler_monitor.trigger_job"),
         "can_pause": request.user.has_perm("scheduler_monitor.change_jobdefinition"),
         **job_control_context(request, job),
+        "incident_history": list(incidents.incident_list(job_id=job.job_id)[:JOB_INCIDENTS]),
     }
     return TemplateResponse(request, "scheduler_monitor/job_detail.html", context)
 

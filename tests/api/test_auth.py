@@ -6,7 +6,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from scheduler_monitor.models import AuditEntry, JobDefinition, TriggerRequest
+from scheduler_monitor.alert_rules import Alert
+from scheduler_monitor.incidents import incidents_evaluate
+from scheduler_monitor.models import AuditEntry, Incident, JobDefinition, Silence, TriggerRequest
 from tests.api.helpers import CHANGE, TRIGGER, VIEW, data_of, error_of
 
 AUDIT = "view_auditentry"
@@ -32,6 +34,12 @@ ENDPOINTS = [
     ("get", f"{P}/audit", None, AUDIT, 200),
     ("patch", f"{P}/jobs/a", {"seconds": 120}, CHANGE, 200),
     ("post", f"{P}/jobs/a/schedule/reset", None, CHANGE, 200),
+    ("get", f"{P}/incidents", None, VIEW, 200),
+    ("get", f"{P}/incidents/{{incident}}", None, VIEW, 200),
+    ("get", f"{P}/silences", None, VIEW, 200),
+    ("post", f"{P}/incidents/{{incident}}/ack", None, CHANGE, 200),
+    ("post", f"{P}/incidents/{{incident}}/resolve", None, CHANGE, 200),
+    ("post", f"{P}/silences", {"scope": "job", "value": "a", "duration_minutes": 30}, CHANGE, 201),
 ]
 IDS = [
     f"{m.upper()} {p.removeprefix(P)} {b.get('action', '') if b else ''}".strip()
@@ -41,14 +49,23 @@ IDS = [
 
 @pytest.fixture
 def target(make_job):
-    """Job 'a' and a trigger request of another job, so every endpoint has something."""
-    make_job("a")
+    """Job 'a', a trigger request of another job and an open incident of 'a', so every
+    endpoint has something."""
+    job = make_job("a")
+    alert = Alert(
+        rule="r", kind="consecutive_failures", severity="warning", message="m", job_id=job.job_id
+    )
+    incidents_evaluate(
+        rules=[{"name": "r", "kind": "consecutive_failures", "severity": "warning"}],
+        alerts=[alert],
+    )
     return TriggerRequest.objects.create(job=make_job("b"), status="done")
 
 
 def call(client, endpoint, target, **extra):
     method, path, body, *_ = endpoint
     path = path.replace("{trigger}", str(target.pk))
+    path = path.replace("{incident}", str(Incident.objects.get().pk))
     if method == "get":
         return client.get(path, **extra)
     return getattr(client, method)(path, body, format="json", **extra)
@@ -83,6 +100,8 @@ def test_it_answers_403_for_a_token_without_permission(endpoint, target, token_c
     assert not AuditEntry.objects.exists()
     job = JobDefinition.objects.get(job_id="a")
     assert (job.paused, job.overridden_at) == (False, None)
+    assert Incident.objects.filter(state="open", acknowledged_at=None).count() == 1
+    assert not Silence.objects.exists()
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)

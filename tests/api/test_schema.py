@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import RunStatus, TriggerRequest
 
 SCHEMA_URL = "/api/v1/schema/?format=json"
@@ -32,6 +33,11 @@ PATHS = {
     "/api/v1/scheduler/summary": ["get"],
     "/api/v1/scheduler/alerts": ["get"],
     "/api/v1/scheduler/audit": ["get"],
+    "/api/v1/scheduler/incidents": ["get"],
+    "/api/v1/scheduler/incidents/{incident_id}": ["get"],
+    "/api/v1/scheduler/incidents/{incident_id}/ack": ["post"],
+    "/api/v1/scheduler/incidents/{incident_id}/resolve": ["post"],
+    "/api/v1/scheduler/silences": ["get", "post"],
 }
 
 
@@ -100,6 +106,9 @@ def superuser_token(django_user_model, make_job, record_run):
         record_run(job, duration_ms=12.5)
         record_run(job, status=RunStatus.FAILURE, duration_ms=3.0, error="boom")
     TriggerRequest.objects.create(job=job)
+    incidents_evaluate(
+        rules=[{"name": "r", "kind": "consecutive_failures", "count": 1, "severity": "warning"}]
+    )
     user = django_user_model.objects.create_superuser("schemathesis", password=None)
     return Token.objects.create(user=user).key
 

@@ -269,3 +269,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Incidents, channels, the outbox, silences and windows register their own pages.
+from scheduler_monitor.admin import incidents  # noqa: E402, F401

@@ -1,0 +1,239 @@
+"""Admin pages of incidents, notification channels, the outbox, silences and windows."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from scheduler_monitor import incidents, silences
+from scheduler_monitor.admin import RefusingNulAdmin
+from scheduler_monitor.models import (
+    DeliveryAttempt,
+    Incident,
+    IncidentEvent,
+    MaintenanceWindow,
+    NotificationChannel,
+    OutboxMessage,
+    Silence,
+)
+from scheduler_monitor.notification_channels import channel_test_send
+
+
+def client_address(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class IncidentEventInline(admin.TabularInline):
+    model = IncidentEvent
+    fields = ["at", "kind", "actor", "address", "notified", "details"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(RefusingNulAdmin):
+    list_display = [
+        "id",
+        "severity",
+        "rule",
+        "job",
+        "state",
+        "opened_at",
+        "acknowledged_by",
+        "resolved_at",
+        "silenced",
+    ]
+    list_filter = ["state", "severity", "rule", "silenced"]
+    search_fields = ["key", "job__job_id", "job__name", "message"]
+    list_select_related = ["job"]
+    readonly_fields = [f.name for f in Incident._meta.fields]
+    inlines = [IncidentEventInline]
+    actions = ["acknowledge", "resolve"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_manage_permission(self, request):
+        return request.user.has_perm("scheduler_monitor.manage_incident")
+
+    @admin.action(description=_("Acknowledge the selected incidents"), permissions=["manage"])
+    def acknowledge(self, request, queryset):
+        done = 0
+        for incident in queryset:
+            try:
+                incidents.incident_acknowledge(
+                    incident=incident,
+                    actor=request.user.get_username(),
+                    address=client_address(request),
+                )
+                done += 1
+            except incidents.IncidentNotOpen as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        if done:
+            self.message_user(request, _("Acknowledged %d incident(s).") % done, messages.SUCCESS)
+
+    @admin.action(description=_("Resolve the selected incidents"), permissions=["manage"])
+    def resolve(self, request, queryset):
+        done = 0
+        for incident in queryset:
+            try:
+                incidents.incident_resolve(
+                    incident=incident,
+                    actor=request.user.get_username(),
+                    address=client_address(request),
+                )
+                done += 1
+            except incidents.IncidentNotOpen as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        if done:
+            self.message_user(request, _("Resolved %d incident(s).") % done, messages.SUCCESS)
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(RefusingNulAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "target",
+        "language",
+        "enabled",
+        "from_settings",
+        "delivered_count",
+        "failed_count",
+        "last_sent_at",
+        "error",
+    ]
+    list_filter = ["kind", "enabled", "from_settings"]
+    readonly_fields = [
+        "from_settings",
+        "delivered_count",
+        "failed_count",
+        "last_sent_at",
+        "last_error",
+        "last_error_at",
+    ]
+    actions = ["send_test"]
+
+    @admin.display(description=_("last error"))
+    def error(self, channel):
+        if not channel.last_error:
+            return "—"
+        return format_html(
+            '<span style="color:#c62828" title="{}">{}</span>',
+            channel.last_error,
+            channel.last_error[:80],
+        )
+
+    @admin.action(description=_("Send a test message"), permissions=["change"])
+    def send_test(self, request, queryset):
+        for channel in queryset:
+            error = channel_test_send(channel)
+            if error is None:
+                self.message_user(request, _("%s: delivered.") % channel.name, messages.SUCCESS)
+            else:
+                self.message_user(request, f"{channel.name}: {error}", messages.ERROR)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ["number", "started_at", "duration_ms", "ok", "status_code", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(RefusingNulAdmin):
+    list_display = ["id", "channel", "incident", "state", "attempts", "created_at", "sent_at"]
+    list_filter = ["state", "channel"]
+    list_select_related = ["channel", "incident"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    inlines = [DeliveryAttemptInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SilenceForm(forms.ModelForm):
+    class Meta:
+        model = Silence
+        fields = ["scope", "value", "starts_at", "ends_at", "reason"]
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            raise ValidationError({"ends_at": _("The silence must end after it starts.")})
+        if data.get("scope") != "all" and not data.get("value"):
+            raise ValidationError({"value": _("Name the job, category or rule to silence.")})
+        return data
+
+
+class WhoCreatedAdmin(RefusingNulAdmin):
+    """Record who created a silence or window, and from which address."""
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user.get_username()
+            obj.created_from = client_address(request)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Silence)
+class SilenceAdmin(WhoCreatedAdmin):
+    form = SilenceForm
+    list_display = ["scope", "value", "starts_at", "ends_at", "reason", "created_by"]
+    list_filter = ["scope"]
+    readonly_fields = ["created_by", "created_from", "created_at"]
+
+
+class MaintenanceWindowForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceWindow
+        fields = [
+            "name",
+            "scope",
+            "value",
+            "cron",
+            "weekdays",
+            "start_time",
+            "duration_minutes",
+            "timezone",
+            "enabled",
+            "reason",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        window = MaintenanceWindow(**{k: v for k, v in data.items() if k in self.Meta.fields})
+        silences.window_validate(window)
+        return data
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(WhoCreatedAdmin):
+    form = MaintenanceWindowForm
+    list_display = [
+        "name",
+        "scope",
+        "value",
+        "cron",
+        "weekdays",
+        "start_time",
+        "duration_minutes",
+        "timezone",
+        "enabled",
+    ]
+    list_filter = ["enabled", "scope"]
+    readonly_fields = ["created_by", "created_from", "created_at"]
