@@ -77,4 +77,5 @@ def test_a_second_signal_ends_a_host_scheduler_at_once(host_scheduler, tmp_path,
     run.refresh_from_db()
     assert run.status == RunStatus.ABANDONED
     assert "second stop signal" in run.error
-    assert SchedulerLease.objects.get().holder_id is None
+    # The lease release is tried within the same seconds but not awaited past them (it may
+    # wait on a write lock): a standby takes over at its expiry at the latest.
