@@ -126,6 +126,7 @@ class SchedulerProcess:
         self._applied_triggers: dict[str, tuple] = {}  # job id -> (cron, seconds) given
         self.stopping_at = None
         self.unfinished_runs = 0  # runs still running when the stop gave up on them
+        self.exiting_now = False  # a second stop signal came: the last records are being written
         self.gaps = gaps.GapRecorder()
         executor = scheduler._executors.get("default")
         if isinstance(executor, ScheduledTimeExecutor):
