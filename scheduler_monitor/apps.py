@@ -9,6 +9,11 @@ class SchedulerMonitorConfig(AppConfig):
 
     def ready(self):
         # Imported for their receivers and system checks.
+        from django.core.signals import request_started
+
         from scheduler_monitor import checks, conf, signals, sqlite  # noqa: F401
+        from scheduler_monitor.scheduler_down_watch import watch_start
 
         conf.validate()
+        # A process that serves requests watches for a dead scheduler (scheduler_down_watch).
+        request_started.connect(watch_start, dispatch_uid="scheduler_monitor_down_watch")

@@ -24,20 +24,32 @@ ACTIONS = (
     "resume",
     "schedule_change",
     "schedule_reset",
+    "incident_acknowledge",
+    "incident_resolve",
+    "silence_create",
+    "silence_change",
+    "silence_delete",
+    "window_create",
+    "window_change",
+    "window_delete",
 )
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a user (None for the system), how they authenticated, from which address."""
+    """Who acts: a user (None for the system), how they authenticated, from which address.
+
+    ``name`` names an actor without a user row (a script, a test); a user's name wins.
+    """
 
     user: object | None
     auth: str = AuditAuth.SESSION
     address: str = ""
+    name: str = ""
 
     @property
     def username(self) -> str:
-        return self.user.get_username() if self.user is not None else ""
+        return self.user.get_username() if self.user is not None else self.name
 
 
 SYSTEM = Actor(user=None, auth=AuditAuth.SYSTEM)

@@ -70,6 +70,9 @@ NOTIFICATION_RETRY_DELAYS      (30, 120)                      seconds before the
                                                               try; a message is tried
                                                               ``len + 1`` times
 NOTIFICATION_TIMEOUT           10                             seconds per delivery try
+WEB_SCHEDULER_DOWN_WATCH       True                           web processes open the scheduler-
+                                                              down incident and send it while
+                                                              no scheduler is alive
 =============================  =============================  ===================================
 
 Alert rules: a list of dicts, each with a unique ``name``, a ``kind``, a ``severity``
@@ -100,6 +103,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from scheduler_monitor.notification_settings import DEFAULT_RETRY_DELAYS, validate_notifications
 
 DEFAULTS: dict[str, Any] = {
     "HISTORY_SIZE": 1000,
@@ -145,8 +150,9 @@ DEFAULTS: dict[str, Any] = {
     "FLAPPING_THRESHOLD": 5,
     "BASE_URL": "",
     "NOTIFICATION_CHANNELS": [],
-    "NOTIFICATION_RETRY_DELAYS": (30, 120),
+    "NOTIFICATION_RETRY_DELAYS": DEFAULT_RETRY_DELAYS,
     "NOTIFICATION_TIMEOUT": 10,
+    "WEB_SCHEDULER_DOWN_WATCH": True,
 }
 
 DEFAULT_ALERT_RULES = [
@@ -220,6 +226,7 @@ BOOLEANS = {
     "SCHEMA_PUBLIC",
     "SQLITE_TUNING",
     "DJANGO_APSCHEDULER_EXECUTIONS",
+    "WEB_SCHEDULER_DOWN_WATCH",
 }
 
 
@@ -381,7 +388,7 @@ def validate_operations(values: dict[str, Any]) -> None:
     """Check the retention, overdue, alert, notification and lease settings."""
     if values.get("ALERT_RULES") is not None:
         _validate_alert_rules(values["ALERT_RULES"])
-    validate_notifications(values)
+    validate_notifications(values, _fail)
     prune = values.get("PRUNE_SCHEDULE")
     if prune is not None:
         if not isinstance(prune, dict) or not set(prune) <= PRUNE_KEYS or "days" not in prune:
@@ -405,71 +412,3 @@ def validate_operations(values: dict[str, Any]) -> None:
             CronTrigger.from_crontab(cron)
         except (ValueError, TypeError, AttributeError) as exc:
             _fail("PRUNE_SCHEDULE", f"'cron' is not a crontab expression ({exc})", prune)
-
-
-# --- Notification settings ---------------------------------------------------------------
-
-NOTIFICATION_CHANNEL_KINDS = ("email", "webhook", "slack", "pagerduty")
-NOTIFICATION_LANGUAGES = ("en", "zh-hans")
-NOTIFICATION_CHANNEL_KEYS = {
-    "name",  # unique; the admin shows it as a channel "from settings"
-    "kind",  # "email", "webhook" or "slack"
-    "target",  # URL, or comma-separated email addresses
-    "secret",  # webhook signing key
-    "language",  # "en" or "zh-hans"
-    "severities",  # the filters: lists; empty or absent takes everything
-    "categories",
-    "jobs",
-    "rules",
-    "enabled",
-}
-
-
-def validate_notifications(values: dict[str, Any]) -> None:
-    """Check BASE_URL, NOTIFICATION_CHANNELS and NOTIFICATION_RETRY_DELAYS."""
-    base_url = values.get("BASE_URL", "")
-    if not isinstance(base_url, str) or (
-        base_url and not base_url.startswith(("http://", "https://"))
-    ):
-        _fail("BASE_URL", "must be '' or an http(s) URL", base_url)
-    delays = values.get("NOTIFICATION_RETRY_DELAYS", DEFAULTS["NOTIFICATION_RETRY_DELAYS"])
-    if not isinstance(delays, list | tuple) or not all(_is_number(d) and d >= 0 for d in delays):
-        _fail("NOTIFICATION_RETRY_DELAYS", "must be a list of seconds >= 0", delays)
-    channels = values.get("NOTIFICATION_CHANNELS", [])
-    if not isinstance(channels, list | tuple):
-        _fail("NOTIFICATION_CHANNELS", "must be a list of channel dicts", channels)
-    names = set()
-    for channel in channels:
-        _validate_channel(channel, names)
-
-
-def _validate_channel(channel: Any, names: set) -> None:
-    key = "NOTIFICATION_CHANNELS"
-    if not isinstance(channel, dict):
-        _fail(key, "each channel must be a dict", channel)
-    unknown = set(channel) - NOTIFICATION_CHANNEL_KEYS
-    if unknown:
-        _fail(key, f"channel has unknown keys {sorted(unknown)}", channel)
-    name = channel.get("name")
-    if not isinstance(name, str) or not name or name in names:
-        _fail(key, "each channel needs a unique non-empty name", channel)
-    names.add(name)
-    if channel.get("kind") not in NOTIFICATION_CHANNEL_KINDS:
-        _fail(key, f"channel {name!r} needs a kind among {NOTIFICATION_CHANNEL_KINDS}", channel)
-    target = channel.get("target")
-    if not isinstance(target, str) or not target:
-        _fail(key, f"channel {name!r} needs a target (URL or email addresses)", channel)
-    if channel["kind"] != "email" and not target.startswith(("http://", "https://")):
-        _fail(key, f"channel {name!r}: target must be an http(s) URL", channel)
-    if channel.get("language", "en") not in NOTIFICATION_LANGUAGES:
-        _fail(key, f"channel {name!r}: language must be one of {NOTIFICATION_LANGUAGES}", channel)
-    if not isinstance(channel.get("secret", ""), str):
-        _fail(key, f"channel {name!r}: secret must be a string", channel)
-    if channel["kind"] == "pagerduty" and not channel.get("secret"):
-        _fail(key, f"channel {name!r}: PagerDuty needs its routing key as the secret", channel)
-    if not isinstance(channel.get("enabled", True), bool):
-        _fail(key, f"channel {name!r}: enabled must be True or False", channel)
-    for field in ("severities", "categories", "jobs", "rules"):
-        value = channel.get(field, [])
-        if not (isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)):
-            _fail(key, f"channel {name!r}: {field} must be a list of strings", channel)

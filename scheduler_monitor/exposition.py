@@ -97,9 +97,12 @@ class SchedulerCollector(Collector):
         bounds = conf.get("HISTOGRAM_BUCKETS")
         self._add_jobs(families, snapshot.jobs, bounds)
         self._add_scheduler(families, snapshot)
-        return iter(
-            [*families.values(), *scheduler_event_metrics.families(), *notification_families()]
-        )
+        return iter([*families.values(), *self.tail_families()])
+
+    @staticmethod
+    def tail_families() -> list[Metric]:
+        """The families after the per-job ones: scheduler events, incidents, notifications."""
+        return [*scheduler_event_metrics.families(), *notification_families()]
 
     @staticmethod
     def _add_scheduler(families: dict[str, Metric], snapshot) -> None:

@@ -22,7 +22,7 @@ import zlib
 from prometheus_client import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
-from scheduler_monitor import conf, job_health, scheduler_event_metrics
+from scheduler_monitor import conf, job_health
 from scheduler_monitor.exposition import SchedulerCollector
 
 GZIP_LEVEL = 3  # level 9 (gzip.compress's default) cost 130 ms more a 4.5 MB scrape
@@ -138,10 +138,10 @@ def scheduler_segments(
         for first in range(0, len(pieces), SEGMENT_JOBS):
             block = pieces[first : first + SEGMENT_JOBS]
             segments.append(b"".join(job_pieces.get(name, b"") for job_pieces in block))
-    # The scheduler's event counters follow the job families, as in collect().
-    events = scheduler_event_metrics.families()
-    if events:
-        segments.append(_render(encoder, events))
+    # The scheduler's event counters and the incident figures follow, as in collect().
+    tail = collector.tail_families()
+    if tail:
+        segments.append(_render(encoder, tail))
     return segments
 
 

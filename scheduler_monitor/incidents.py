@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from scheduler_monitor import conf
 from scheduler_monitor.alert_rules import Alert, firing_alerts
+from scheduler_monitor.audit import Actor, audit_record
 from scheduler_monitor.models import (
     Incident,
     IncidentEvent,
@@ -276,13 +277,21 @@ class IncidentNotOpen(Exception):
     """The incident is resolved already."""
 
 
-def incident_acknowledge(*, incident: Incident, actor: str, address: str | None = None) -> Incident:
-    """Acknowledge an open incident (stops its reminders); raise IncidentNotOpen if resolved."""
+def _state(incident: Incident) -> dict:
+    return {"state": incident.state, "acknowledged": incident.acknowledged_at is not None}
+
+
+def incident_acknowledge(*, incident: Incident, actor: Actor) -> Incident:
+    """Acknowledge an open incident (stops its reminders), with an audit entry.
+
+    Raise IncidentNotOpen if it is resolved; acknowledging twice records nothing new.
+    """
     now = timezone.now()
+    before = _state(incident)
     with transaction.atomic():
         done = Incident.objects.filter(
             pk=incident.pk, state=IncidentState.OPEN, acknowledged_at__isnull=True
-        ).update(acknowledged_at=now, acknowledged_by=actor)
+        ).update(acknowledged_at=now, acknowledged_by=actor.username)
         incident.refresh_from_db()
         if not done:
             if not incident.is_open:
@@ -292,26 +301,44 @@ def incident_acknowledge(*, incident: Incident, actor: str, address: str | None 
             incident=incident,
             kind=IncidentEventKind.ACKNOWLEDGED,
             at=now,
-            actor=actor,
-            address=address,
+            actor=actor.username,
+            address=actor.address or None,
         )
+        _audit(actor, "incident_acknowledge", incident, before)
     return incident
 
 
-def incident_resolve(*, incident: Incident, actor: str, address: str | None = None) -> Incident:
-    """Resolve an open incident by hand (sends "resolved"); raise IncidentNotOpen if resolved."""
+def incident_resolve(*, incident: Incident, actor: Actor) -> Incident:
+    """Resolve an open incident by hand (sends "resolved"), with an audit entry.
+
+    Raise IncidentNotOpen if it is resolved already.
+    """
     now = timezone.now()
+    before = _state(incident)
     notifier = Notifier(now=now, mutes=active_mutes(now=now), channels=enabled_channels())
-    if not _resolve(
-        notifier,
-        incident,
-        now,
-        kind=IncidentEventKind.MANUALLY_RESOLVED,
-        actor=actor,
-        address=address,
-    ):
-        raise IncidentNotOpen(f"Incident {incident.pk} is resolved already")
+    with transaction.atomic():
+        if not _resolve(
+            notifier,
+            incident,
+            now,
+            kind=IncidentEventKind.MANUALLY_RESOLVED,
+            actor=actor.username,
+            address=actor.address or None,
+        ):
+            raise IncidentNotOpen(f"Incident {incident.pk} is resolved already")
+        _audit(actor, "incident_resolve", incident, before)
     return incident
+
+
+def _audit(actor: Actor, action: str, incident: Incident, before: dict) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        job=incident.job,
+        before=before,
+        after=_state(incident),
+        target=f"incident {incident.pk}",
+    )
 
 
 def incident_list(

@@ -15,7 +15,9 @@ It gives that scheduler what ``manage.py runapscheduler`` has, by wrapping it in
 jobs, a heartbeat, the single-active lease (a scheduler that finds the lease held starts
 paused as a standby and resumes when it takes the lease over: safe for a
 ``BackgroundScheduler`` started in every web worker), trigger pick-up, missed and skipped
-runs, and a clean stop (SIGTERM and Ctrl+C stop it; its stop is recorded). A scheduler
+runs, and a clean stop (SIGTERM and Ctrl+C stop it; its stop is recorded; a second
+signal exits at once; a ``BlockingScheduler`` whose jobs are still running after
+SHUTDOWN_TIMEOUT has them recorded abandoned and exits with status 3). A scheduler
 that loses the lease to another instance stops, as ``runapscheduler`` does.
 
 Recorded are runs of thread-pool executors (the default); a job sent to a process-pool or
@@ -37,6 +39,7 @@ from scheduler_monitor import conf
 from scheduler_monitor.executors import ScheduledTimeExecutor
 from scheduler_monitor.jobstores import make_resilient
 from scheduler_monitor.scheduler import MANUAL_STORE, SchedulerProcess
+from scheduler_monitor.scheduler_stop import EXIT_ABANDONED, hard_exit
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +109,16 @@ def _wrap_start(scheduler, process: SchedulerProcess) -> None:
             # start() returned: the scheduler stopped. Record it before the host's command
             # returns and the process ends (the monitoring thread is a daemon).
             process.finish_once()
+            if process.unfinished_runs:
+                # Job threads that never return would keep the interpreter alive forever:
+                # exit as runapscheduler does, the abandoned runs recorded.
+                logger.error(
+                    "Scheduler stopped with %s job(s) still running; they were recorded as "
+                    "abandoned. Exiting with status %s.",
+                    process.unfinished_runs,
+                    EXIT_ABANDONED,
+                )
+                hard_exit(EXIT_ABANDONED)
 
     scheduler.start = start_monitored
 
@@ -128,4 +141,4 @@ def _handle_signals(process: SchedulerProcess) -> None:
     defaults = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
     for signum, default in defaults.items():
         if signal.getsignal(signum) in (default, signal.SIG_DFL):
-            signal.signal(signum, lambda *_: process.stop())
+            signal.signal(signum, lambda signum, _: process.on_signal(signum))

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from apscheduler.triggers.cron import CronTrigger
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -357,3 +359,19 @@ def job_runs_prune_from_settings() -> PruneResult | None:
     logger.info("Pruned %s run(s) started before %s", result.deleted, result.cutoff.date())
     audit_entries_prune(days=options.get("keep_failures_days") or options["days"])
     return result
+
+
+def prune_job_add(scheduler, *, job_id: str, jobstore: str) -> None:
+    """Schedule PRUNE_SCHEDULE's prune (kept in memory, added again at each start)."""
+    options = conf.get("PRUNE_SCHEDULE")
+    if not options:
+        return
+    cron = options.get("cron", PRUNE_DEFAULT_CRON)
+    scheduler.add_job(
+        job_runs_prune_from_settings,
+        trigger=CronTrigger.from_crontab(cron, timezone=settings.TIME_ZONE),
+        id=job_id,
+        name="Prune old job runs",
+        jobstore=jobstore,
+        replace_existing=True,
+    )

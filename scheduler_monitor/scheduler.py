@@ -17,7 +17,6 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
@@ -41,12 +40,13 @@ from scheduler_monitor import (
     schedule_overrides,
     scheduler_instances,
     scheduler_stop,
+    triggered_runs,
 )
 from scheduler_monitor.alerting import AlertingThreads
 from scheduler_monitor.checks import require_use_tz
 from scheduler_monitor.discovery import is_declared_job, is_internal_job
-from scheduler_monitor.executors import ScheduledTimeExecutor, note_manual_run
-from scheduler_monitor.manual_pool import MANUAL_EXECUTOR, ManualRunExecutor, claimable
+from scheduler_monitor.executors import ScheduledTimeExecutor
+from scheduler_monitor.manual_pool import MANUAL_EXECUTOR, ManualRunExecutor
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import DB_ERRORS, get_recorder
 from scheduler_monitor.registry import build_trigger, load_declarations, registry
@@ -129,6 +129,7 @@ class SchedulerProcess:
         self._applied_triggers: dict[str, tuple] = {}  # job id -> (cron, seconds) given
         self.stopping_at = None
         self.unfinished_runs = 0  # runs still running when the stop gave up on them
+        self.exiting_now = False  # a second stop signal came: the last records are being written
         self.gaps = gaps.GapRecorder()
         executor = scheduler._executors.get("default")
         if isinstance(executor, ScheduledTimeExecutor):
@@ -425,56 +426,12 @@ class SchedulerProcess:
             time.sleep(0.05)
 
     def _start_triggered_runs(self) -> None:
-        # Claim only what the manual pool can start now; the rest waits in the database.
-        free = claimable(self.scheduler, self.manual_executor, jobstore=MANUAL_STORE)
-        if not free:
-            return
-        for request in job_control.trigger_requests_claim(limit=free):
-            job_id = request.job.job_id
-            options = {
-                "trigger": "date",
-                "id": f"manual-{request.pk}",
-                "name": f"{request.job.name} (manual)",
-                "jobstore": MANUAL_STORE,
-                "executor": MANUAL_EXECUTOR,
-                "misfire_grace_time": None,
-            }
-            if registry.get(job_id) is not None:
-                self.scheduler.add_job(
-                    run_monitored_job,
-                    args=[job_id, RunTrigger.MANUAL, request.pk],
-                    kwargs={"params": request.params} if request.params else {},
-                    **options,
-                )
-                continue
-            host_job = discovery.host_job(self.scheduler, job_id, skip=MANUAL_STORE)
-            if host_job is None:
-                job_control.trigger_request_finish(
-                    request_id=request.pk,
-                    succeeded=False,
-                    error="The job is neither declared nor in the scheduler",
-                )
-                continue
-            # The host's job, run once more with its own callable and arguments.
-            note_manual_run(options["id"], job_id, request.pk)
-            self.scheduler.add_job(
-                host_job.func, args=host_job.args, kwargs=host_job.kwargs, **options
-            )
+        triggered_runs.start_triggered_runs(
+            self.scheduler, self.manual_executor, run_job=run_monitored_job, jobstore=MANUAL_STORE
+        )
 
     def _add_prune_job(self) -> None:
-        # Retention (PRUNE_SCHEDULE): kept in memory, re-added at each start from settings.
-        options = conf.get("PRUNE_SCHEDULE")
-        if not options:
-            return
-        cron = options.get("cron", retention.PRUNE_DEFAULT_CRON)
-        self.scheduler.add_job(
-            retention.job_runs_prune_from_settings,
-            trigger=CronTrigger.from_crontab(cron, timezone=settings.TIME_ZONE),
-            id=PRUNE_JOB_ID,
-            name="Prune old job runs",
-            jobstore=MANUAL_STORE,
-            replace_existing=True,
-        )
+        retention.prune_job_add(self.scheduler, job_id=PRUNE_JOB_ID, jobstore=MANUAL_STORE)
 
     def _prune_execution_log(self, now: float) -> None:
         # JobRun is the history; django-apscheduler's own log, when filled, is kept short.

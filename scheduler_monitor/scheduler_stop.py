@@ -84,7 +84,15 @@ def record_stop(process) -> None:
 
 
 def exit_now(process, signum: int) -> None:
-    """A second stop signal: record what can be recorded within seconds, then exit."""
+    """A second stop signal: record what can be recorded within seconds, then exit.
+
+    Called from a signal handler, so it returns at once: the main thread it interrupted
+    may hold a lock (a logging handler's, a database transaction) that the final writes
+    need, and it only lets go once the handler returns. A third signal exits on the spot.
+    """
+    if process.exiting_now:
+        os._exit(128 + signum)
+    process.exiting_now = True
     logger.warning("Second stop signal: exiting now")
     process.unfinished_runs = max(get_recorder().active_count, process.unfinished_runs)
 
@@ -96,7 +104,11 @@ def exit_now(process, signum: int) -> None:
         release_and_record_stop(process)
         flush_records()
 
-    worker = threading.Thread(target=record, daemon=True)
-    worker.start()
-    worker.join(EXIT_NOW_SECONDS)
-    hard_exit(128 + signum)
+    def record_then_exit():
+        worker = threading.Thread(target=record, name="scheduler-monitor-last-records", daemon=True)
+        worker.start()
+        worker.join(EXIT_NOW_SECONDS)
+        hard_exit(128 + signum)
+
+    # Not a daemon: should the main thread finish first, the exit status is still this one.
+    threading.Thread(target=record_then_exit, name="scheduler-monitor-exit-now").start()

@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from scheduler_monitor.audit import SYSTEM, Actor, audit_record
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     TIMED_STATUSES,
@@ -147,10 +149,9 @@ def silence_create(
     starts_at: datetime | None = None,
     ends_at: datetime,
     reason: str = "",
-    created_by: str = "",
-    created_from: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> Silence:
-    """Create a silence after checking it; raise ValidationError on bad input."""
+    """Create a silence after checking it, with an audit entry; raise ValidationError if bad."""
     starts_at = starts_at or timezone.now()
     if scope not in SilenceScope.values:
         raise ValidationError({"scope": f"One of {', '.join(SilenceScope.values)}."})
@@ -158,15 +159,34 @@ def silence_create(
         raise ValidationError({"value": "Name the job, category or rule to silence."})
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The silence must end after it starts."})
-    return Silence.objects.create(
-        scope=scope,
-        value="" if scope == SilenceScope.ALL else value,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        reason=reason,
-        created_by=created_by,
-        created_from=created_from,
-    )
+    with transaction.atomic():
+        silence = Silence.objects.create(
+            scope=scope,
+            value="" if scope == SilenceScope.ALL else value,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason,
+            created_by=actor.username,
+            created_from=actor.address or None,
+        )
+        audit_record(
+            actor=actor,
+            action="silence_create",
+            after=silence_snapshot(silence),
+            target=f"silence {silence.pk}",
+        )
+    return silence
+
+
+def silence_snapshot(silence: Silence) -> dict:
+    """What an audit entry keeps of a silence."""
+    return {
+        "scope": silence.scope,
+        "value": silence.value,
+        "starts_at": silence.starts_at.isoformat() if silence.starts_at else None,
+        "ends_at": silence.ends_at.isoformat() if silence.ends_at else None,
+        "reason": silence.reason,
+    }
 
 
 def silence_list(*, include_past: bool = False, active_now: bool = False):

@@ -9,3 +9,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 
 from project.settings import *  # noqa: E402, F403
+
+# The web watch of a dead scheduler runs in a thread of its own, outside the test's
+# transaction; tests that need it start a real web process (tests/test_scheduler_down_watch.py).
+SCHEDULER_MONITOR = {**SCHEDULER_MONITOR, "WEB_SCHEDULER_DOWN_WATCH": False}  # noqa: F405

@@ -180,7 +180,7 @@ def test_poisoned_records_and_an_outage_lose_no_run_and_block_no_record(tmp_path
     # Every scheduled second of each job is a run or a missed time of a recorded gap.
     # One outage, or a few if a write got through while it flapped: together they span it.
     events = list(SchedulerEvent.objects.filter(kind=SchedulerEventKind.DATABASE_UNREACHABLE))
-    assert 1 <= len(events) <= 3, [e.message for e in events]
+    assert len(events) in (1, 2, 3), [e.message for e in events]
     span = max(e.ended_at for e in events) - min(e.started_at for e in events)
     assert span >= timedelta(seconds=OUTAGE_SECONDS - 8), [e.message for e in events]
     for job_id in JOBS:

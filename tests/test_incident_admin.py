@@ -1,10 +1,13 @@
 """The admin pages of incidents, channels, the outbox, silences and maintenance windows."""
 
+from datetime import UTC, datetime
+
 from django.contrib.auth.models import Permission, User
 
 from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import (
+    AuditEntry,
     Incident,
     IncidentEvent,
     MaintenanceWindow,
@@ -110,6 +113,45 @@ def test_a_silence_added_in_the_admin_records_its_author(admin_client, admin_use
     assert response.status_code == 302, response.content.decode()[:2000]
     silence = Silence.objects.get()
     assert (silence.created_by, silence.created_from) == (admin_user.username, "192.0.2.11")
+    created = AuditEntry.objects.get()
+    assert (created.action, created.username, created.address) == (
+        "silence_create",
+        admin_user.username,
+        "192.0.2.11",
+    )
+    assert created.after["value"] == "Billing"
+
+
+def test_changing_and_deleting_a_silence_in_the_admin_is_audited(admin_client, admin_user, db):
+    silence = Silence.objects.create(
+        scope="category",
+        value="Billing",
+        starts_at=datetime(2026, 6, 15, 12, tzinfo=UTC),
+        ends_at=datetime(2026, 6, 15, 14, tzinfo=UTC),
+    )
+    form = {
+        "scope": "category",
+        "value": "Billing",
+        "starts_at_0": "2026-06-15",
+        "starts_at_1": "12:00:00",
+        "ends_at_0": "2026-06-15",
+        "ends_at_1": "13:00:00",
+        "reason": "done early",
+    }
+    response = admin_client.post(f"{ADMIN}/silence/{silence.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    changed = AuditEntry.objects.get(action="silence_change")
+    assert changed.before["ends_at"].startswith("2026-06-15T14:00:00")
+    assert changed.after["ends_at"].startswith("2026-06-15T13:00:00")
+    response = admin_client.post(f"{ADMIN}/silence/{silence.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Silence.objects.exists()
+    deleted = AuditEntry.objects.get(action="silence_delete")
+    assert (deleted.username, deleted.target, deleted.before["reason"]) == (
+        admin_user.username,
+        f"silence {silence.pk}",
+        "done early",
+    )
 
 
 def test_the_admin_refuses_a_silence_that_ends_before_it_starts(admin_client, db):

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from scheduler_monitor.alert_rules import Alert
+from scheduler_monitor.audit import Actor
 from scheduler_monitor.incidents import (
     IncidentNotOpen,
     incident_acknowledge,
@@ -14,6 +15,7 @@ from scheduler_monitor.incidents import (
     incidents_evaluate,
 )
 from scheduler_monitor.models import (
+    AuditEntry,
     Incident,
     IncidentEvent,
     IncidentState,
@@ -125,12 +127,24 @@ def test_it_reminds_after_realert_interval_and_not_once_acknowledged(failing_job
     for _ in range(3):
         evaluate(clock, rules)
     assert message_events() == ["opened", "reminder"]
-    incident_acknowledge(incident=Incident.objects.get(), actor="alice", address="10.0.0.7")
+    incident_acknowledge(
+        incident=Incident.objects.get(), actor=Actor(user=None, name="alice", address="10.0.0.7")
+    )
     for _ in range(8):
         evaluate(clock, rules)
     assert message_events() == ["opened", "reminder"]
     ack = IncidentEvent.objects.get(kind="acknowledged")
     assert (ack.actor, ack.address, ack.notified) == ("alice", "10.0.0.7", False)
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.username, entry.address) == (
+        "incident_acknowledge",
+        "alice",
+        "10.0.0.7",
+    )
+    assert (entry.before, entry.after) == (
+        {"state": "open", "acknowledged": False},
+        {"state": "open", "acknowledged": True},
+    )
 
 
 def test_it_sends_no_reminder_without_realert_interval(failing_job, channel, clock):
@@ -184,15 +198,25 @@ def test_flips_older_than_an_hour_do_not_count(settings, make_job, channel, cloc
 
 def test_a_manual_resolve_sends_resolved_and_records_who(failing_job, channel, clock):
     evaluate(clock)
-    incident = incident_resolve(incident=Incident.objects.get(), actor="bob", address="::1")
+    incident = incident_resolve(
+        incident=Incident.objects.get(), actor=Actor(user=None, name="bob", address="::1")
+    )
     assert incident.state == "resolved" and incident.resolved_by == "bob"
     event = IncidentEvent.objects.get(kind="manually_resolved")
     assert (event.actor, event.address, event.notified) == ("bob", "::1", True)
     assert message_events() == ["opened", "manually_resolved"]
     with pytest.raises(IncidentNotOpen):
-        incident_resolve(incident=incident, actor="bob")
+        incident_resolve(incident=incident, actor=Actor(user=None, name="bob"))
     with pytest.raises(IncidentNotOpen):
-        incident_acknowledge(incident=incident, actor="bob")
+        incident_acknowledge(incident=incident, actor=Actor(user=None, name="bob"))
+    # One entry: the refused second resolve and the refused ack leave none.
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.username, entry.target) == (
+        "incident_resolve",
+        "bob",
+        f"incident {incident.pk}",
+    )
+    assert entry.after == {"state": "resolved", "acknowledged": False}
 
 
 def test_a_second_evaluator_cannot_open_the_same_key_twice(make_job, clock):

@@ -136,6 +136,8 @@ def fuzz_data(make_job, record_run):
 )
 @given(generated=requests())
 # The requests that once ended in a 500, always tried besides the generated ones.
+@example(generated=("GET", "/admin/scheduler_monitor/jobdefinition/x/change/?_to_field=", None))
+@example(generated=("GET", "/admin/scheduler_monitor/jobdefinition/x/delete/?_to_field=", None))
 @example(generated=("GET", "/scheduler-monitoring?refresh=%C2%B2", None))
 @example(generated=("GET", "/scheduler-monitoring/fragments?refresh=%C2%B2", None))
 @example(generated=("GET", "/scheduler-monitoring/jobs/fuzz%00job", None))

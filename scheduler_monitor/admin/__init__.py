@@ -69,6 +69,15 @@ def _resume(job, actor):
     return job_control.job_resume(job_id=job.job_id, actor=actor)
 
 
+def _bad_request(request, *values) -> bool:
+    """Whether the request holds a NUL character or an empty ``_to_field``.
+
+    Django 6.0's admin fails with a KeyError on ``?_to_field=`` (an empty field name).
+    """
+    to_field = request.POST.get("_to_field", request.GET.get("_to_field"))
+    return to_field == "" or _has_nul(request, *values)
+
+
 def _has_nul(request, *values) -> bool:
     """Whether a query parameter, form value or URL part holds a NUL character.
 
@@ -84,23 +93,23 @@ class RefusingNulAdmin(admin.ModelAdmin):
     """A ModelAdmin whose pages answer 400 to NUL characters instead of failing."""
 
     def changelist_view(self, request, extra_context=None):
-        if _has_nul(request):
-            return HttpResponseBadRequest("NUL characters are not allowed")
+        if _bad_request(request):
+            return HttpResponseBadRequest("NUL characters and an empty _to_field are not allowed")
         return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if _has_nul(request, object_id):
-            return HttpResponseBadRequest("NUL characters are not allowed")
+        if _bad_request(request, object_id):
+            return HttpResponseBadRequest("NUL characters and an empty _to_field are not allowed")
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def delete_view(self, request, object_id, extra_context=None):
-        if _has_nul(request, object_id):
-            return HttpResponseBadRequest("NUL characters are not allowed")
+        if _bad_request(request, object_id):
+            return HttpResponseBadRequest("NUL characters and an empty _to_field are not allowed")
         return super().delete_view(request, object_id, extra_context)
 
     def history_view(self, request, object_id, extra_context=None):
-        if _has_nul(request, object_id):
-            return HttpResponseBadRequest("NUL characters are not allowed")
+        if _bad_request(request, object_id):
+            return HttpResponseBadRequest("NUL characters and an empty _to_field are not allowed")
         return super().history_view(request, object_id, extra_context)
 
 

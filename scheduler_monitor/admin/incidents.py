@@ -3,11 +3,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from scheduler_monitor import incidents, silences
 from scheduler_monitor.admin import RefusingNulAdmin
+from scheduler_monitor.audit import audit_record, request_actor
 from scheduler_monitor.models import (
     DeliveryAttempt,
     Incident,
@@ -18,10 +20,6 @@ from scheduler_monitor.models import (
     Silence,
 )
 from scheduler_monitor.notification_channels import channel_test_send
-
-
-def client_address(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class IncidentEventInline(admin.TabularInline):
@@ -66,11 +64,7 @@ class IncidentAdmin(RefusingNulAdmin):
         done = 0
         for incident in queryset:
             try:
-                incidents.incident_acknowledge(
-                    incident=incident,
-                    actor=request.user.get_username(),
-                    address=client_address(request),
-                )
+                incidents.incident_acknowledge(incident=incident, actor=request_actor(request))
                 done += 1
             except incidents.IncidentNotOpen as exc:
                 self.message_user(request, str(exc), messages.WARNING)
@@ -82,11 +76,7 @@ class IncidentAdmin(RefusingNulAdmin):
         done = 0
         for incident in queryset:
             try:
-                incidents.incident_resolve(
-                    incident=incident,
-                    actor=request.user.get_username(),
-                    address=client_address(request),
-                )
+                incidents.incident_resolve(incident=incident, actor=request_actor(request))
                 done += 1
             except incidents.IncidentNotOpen as exc:
                 self.message_user(request, str(exc), messages.WARNING)
@@ -181,17 +171,59 @@ class SilenceForm(forms.ModelForm):
 
 
 class WhoCreatedAdmin(RefusingNulAdmin):
-    """Record who created a silence or window, and from which address."""
+    """Record who created a silence or window, and from which address; audit every change."""
+
+    audit_noun = ""  # "silence" or "window"
 
     def save_model(self, request, obj, form, change):
+        actor = request_actor(request)
         if not change:
-            obj.created_by = request.user.get_username()
-            obj.created_from = client_address(request)
-        super().save_model(request, obj, form, change)
+            obj.created_by = actor.username
+            obj.created_from = actor.address or None
+        before = self._snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit_record(
+                actor=actor,
+                action=f"{self.audit_noun}_{'change' if change else 'create'}",
+                before=before,
+                after=self._snapshot(obj),
+                target=f"{self.audit_noun} {obj.pk}",
+            )
+
+    def delete_model(self, request, obj):
+        pk = obj.pk
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            self._audit_delete(request, obj, pk)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                pk = obj.pk
+                obj.delete()
+                self._audit_delete(request, obj, pk)
+
+    def _audit_delete(self, request, obj, pk) -> None:
+        audit_record(
+            actor=request_actor(request),
+            action=f"{self.audit_noun}_delete",
+            before=self._snapshot(obj),
+            target=f"{self.audit_noun} {pk}",
+        )
+
+    @staticmethod
+    def _snapshot(obj) -> dict:
+        return {
+            field.name: field.value_to_string(obj)
+            for field in obj._meta.fields
+            if field.name not in ("id", "created_at", "created_by", "created_from")
+        }
 
 
 @admin.register(Silence)
 class SilenceAdmin(WhoCreatedAdmin):
+    audit_noun = "silence"
     form = SilenceForm
     list_display = ["scope", "value", "starts_at", "ends_at", "reason", "created_by"]
     list_filter = ["scope"]
@@ -223,6 +255,7 @@ class MaintenanceWindowForm(forms.ModelForm):
 
 @admin.register(MaintenanceWindow)
 class MaintenanceWindowAdmin(WhoCreatedAdmin):
+    audit_noun = "window"
     form = MaintenanceWindowForm
     list_display = [
         "name",

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 FRAGMENTS = (
     ("scheduler_monitor/_updated.html", {}),
     ("scheduler_monitor/_alerts.html", {}),
+    ("scheduler_monitor/_incidents.html", {}),
     ("scheduler_monitor/_status.html", {}),
     ("scheduler_monitor/_cards.html", {}),
     ("scheduler_monitor/_notification.html", {}),
@@ -29,10 +30,12 @@ CLOCK_ID = "sm-updated"
 FRAGMENT_ID = re.compile(r'id="([^"]+)" data-fragment')
 ROW = re.compile(r'<tr class="sm-row[^"]*" data-job-id="([^"]*)".*?</tr>', re.DOTALL)
 MAX_KNOWN = 2000  # digests read from one request header
+# Django masks the CSRF token anew on every render; the page's older copy stays valid.
+CSRF_INPUT = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">')
 
 
 def digest(html: str) -> str:
-    return f"{zlib.crc32(html.encode()):08x}"
+    return f"{zlib.crc32(CSRF_INPUT.sub('', html).encode()):08x}"
 
 
 def render_fragments(context: dict, request) -> list[tuple[str, str]]:

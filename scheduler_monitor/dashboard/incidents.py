@@ -1,7 +1,7 @@
 """The dashboard's incident banner actions: acknowledge, resolve, silence (POST with CSRF).
 
-Each action is recorded with the user and the client address (the incident's timeline, the
-silence's row), then the user is sent back to the page they came from.
+Each action is recorded with the user and the client address (the incident's timeline or
+the silence's row, and the audit trail), then the user is sent back to the page they came from.
 """
 
 from datetime import timedelta
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from scheduler_monitor import incidents, silences
+from scheduler_monitor.audit import Actor, request_actor
 from scheduler_monitor.models import Incident, SilenceScope
 
 SILENCE_CHOICES = (60, 240, 1440)  # minutes offered by the banner's silence buttons
@@ -57,12 +58,12 @@ def incident_action(request: HttpRequest, incident_id: int, action: str) -> Http
     incident = Incident.objects.select_related("job").filter(pk=incident_id).first()
     if incident is None:
         raise Http404(_("No incident %(id)s") % {"id": incident_id})
-    actor, address = request.user.get_username(), request.META.get("REMOTE_ADDR") or None
+    actor = request_actor(request)
     if action == "silence":
-        return _silence(request, incident, actor, address)
+        return _silence(request, incident, actor)
     perform = incidents.incident_acknowledge if action == "ack" else incidents.incident_resolve
     try:
-        perform(incident=incident, actor=actor, address=address)
+        perform(incident=incident, actor=actor)
     except incidents.IncidentNotOpen as exc:
         messages.warning(request, str(exc))
     else:
@@ -75,7 +76,7 @@ def incident_action(request: HttpRequest, incident_id: int, action: str) -> Http
     return _back(request)
 
 
-def _silence(request, incident: Incident, actor: str, address) -> HttpResponse:
+def _silence(request, incident: Incident, actor: Actor) -> HttpResponse:
     raw = request.POST.get("minutes", "")
     if not raw.isdigit() or int(raw) not in SILENCE_CHOICES:
         return HttpResponse(_("Choose a silence length offered by the page."), status=400)
@@ -90,8 +91,7 @@ def _silence(request, incident: Incident, actor: str, address) -> HttpResponse:
         starts_at=now,
         ends_at=now + timedelta(minutes=int(raw)),
         reason=_("Silenced from the dashboard (incident %(id)s)") % {"id": incident.pk},
-        created_by=actor,
-        created_from=address,
+        actor=actor,
     )
     messages.success(
         request, _("%(what)s silenced for %(minutes)s min.") % {"what": value, "minutes": raw}

@@ -4,7 +4,7 @@ from django.contrib.auth.models import User
 
 from scheduler_monitor.alert_rules import Alert
 from scheduler_monitor.incidents import incidents_evaluate
-from scheduler_monitor.models import Incident, IncidentEvent, Silence
+from scheduler_monitor.models import AuditEntry, Incident, IncidentEvent, Silence
 
 RULES = [
     {"name": "failing", "kind": "consecutive_failures", "severity": "critical"},
@@ -49,6 +49,21 @@ def test_the_banner_lists_open_incidents_with_buttons_for_who_may(staff_client, 
     assert "the last 3 runs failed" in fragments
 
 
+def test_a_refresh_with_incidents_and_their_buttons_is_a_304_when_nothing_changed(
+    staff_client, make_job
+):
+    """The buttons' CSRF tokens are masked anew on each render; the ETag ignores them."""
+    open_incidents(make_job)
+    first = staff_client.get(f"{DASHBOARD}/fragments")
+    assert "csrfmiddlewaretoken" in first.content.decode()
+    again = staff_client.get(f"{DASHBOARD}/fragments", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    Incident.objects.filter(key="down").update(message="scheduler vm:1 last heartbeat 90 s ago")
+    changed = staff_client.get(f"{DASHBOARD}/fragments", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200
+    assert "last heartbeat 90 s ago" in changed.content.decode()
+
+
 def test_a_viewer_sees_the_incidents_but_no_buttons(viewer_client, make_job):
     found = open_incidents(make_job)
     body = viewer_client.get(DASHBOARD).content.decode()
@@ -68,6 +83,14 @@ def test_acknowledging_from_the_banner_records_who_and_where(client, operator, m
     assert response.status_code == 302 and response["Location"] == DASHBOARD
     event = IncidentEvent.objects.get(kind="acknowledged")
     assert (event.actor, event.address) == ("operator", "198.51.100.4")
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.username, entry.auth, entry.address, entry.target) == (
+        "incident_acknowledge",
+        "operator",
+        "session",
+        "198.51.100.4",
+        f"incident {found['down'].pk}",
+    )
     body = client.get(DASHBOARD).content.decode()
     assert "acknowledged by operator" in body
 
@@ -78,6 +101,13 @@ def test_silencing_from_the_banner_silences_the_job_for_the_chosen_time(client, 
     client.post(action_url(found["failing:sync_jira"], "silence"), {"minutes": "240"})
     silence = Silence.objects.get()
     assert (silence.scope, silence.value, silence.created_by) == ("job", "sync_jira", "operator")
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.username, entry.target) == (
+        "silence_create",
+        "operator",
+        f"silence {silence.pk}",
+    )
+    assert (entry.after["scope"], entry.after["value"]) == ("job", "sync_jira")
     assert (silence.ends_at - silence.starts_at).total_seconds() == 240 * 60
     client.post(action_url(found["down"], "silence"), {"minutes": "60"})
     assert Silence.objects.filter(scope="rule", value="down").exists()

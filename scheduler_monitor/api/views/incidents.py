@@ -26,7 +26,7 @@ from scheduler_monitor.api.serializers.incidents import (
     SilenceSerializer,
 )
 from scheduler_monitor.api.views.base import ApiView
-from scheduler_monitor.audit import audit_record, request_actor
+from scheduler_monitor.audit import request_actor
 from scheduler_monitor.models import Incident, IncidentEvent
 
 MANAGE_PERMISSION = "scheduler_monitor.manage_incident"
@@ -40,10 +40,6 @@ class CanManageIncidents(BasePermission):
         return bool(user and user.is_authenticated) and (
             user.has_perm(CHANGE_PERMISSION) or user.has_perm(MANAGE_PERMISSION)
         )
-
-
-def client_address(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 INCIDENT_ID = OpenApiParameter("incident_id", int, OpenApiParameter.PATH)
@@ -114,7 +110,6 @@ class IncidentAcknowledgeView(ApiView):
 
     permission_classes = [CanManageIncidents]
     perform = staticmethod(incidents.incident_acknowledge)
-    audit_action = "incident_acknowledge"
 
     @extend_schema(
         operation_id="incident_acknowledge",
@@ -124,34 +119,19 @@ class IncidentAcknowledgeView(ApiView):
         responses=INCIDENT_RESPONSES,
     )
     def post(self, request, incident_id):
-        incident = get_incident(incident_id)
         try:
-            self.perform(
-                incident=incident,
-                actor=request.user.get_username(),
-                address=client_address(request),
-            )
+            self.perform(incident=get_incident(incident_id), actor=request_actor(request))
         except incidents.IncidentNotOpen as exc:
             raise ApiError(
                 str(exc), code=status.HTTP_409_CONFLICT, data={"state": "resolved"}
             ) from exc
-        after = get_incident(incident_id)
-        audit_record(
-            actor=request_actor(request),
-            action=self.audit_action,
-            job=after.job,
-            before={"state": incident.state, "acknowledged": incident.acknowledged_at is not None},
-            after={"state": after.state, "acknowledged": after.acknowledged_at is not None},
-            target=f"incident {incident_id}",
-        )
-        return envelope(IncidentDetailSerializer(after).data)
+        return envelope(IncidentDetailSerializer(get_incident(incident_id)).data)
 
 
 class IncidentResolveView(IncidentAcknowledgeView):
     """Resolve an open incident by hand (a "resolved" message goes out)."""
 
     perform = staticmethod(incidents.incident_resolve)
-    audit_action = "incident_resolve"
 
     @extend_schema(
         operation_id="incident_resolve",
@@ -217,13 +197,6 @@ class SilenceListView(ApiView):
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
             reason=data["reason"],
-            created_by=request.user.get_username(),
-            created_from=client_address(request),
-        )
-        audit_record(
             actor=request_actor(request),
-            action="silence_create",
-            after={"scope": silence.scope, "value": silence.value},
-            target=f"silence {silence.pk}",
         )
         return envelope(SilenceSerializer(silence).data, code=status.HTTP_201_CREATED)

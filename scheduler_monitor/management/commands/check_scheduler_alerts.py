@@ -3,13 +3,11 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from scheduler_monitor import conf
 from scheduler_monitor.alert_rules import SEVERITY_EXIT_CODES, alerts_status, firing_alerts
-from scheduler_monitor.incidents import incidents_evaluate, open_incidents
+from scheduler_monitor.incidents import open_incidents
 from scheduler_monitor.management.commands.scheduler_stats import display_width, pad
-from scheduler_monitor.notification_channels import notification_channels_sync
 from scheduler_monitor.notification_messages import iso
-from scheduler_monitor.outbox import outbox_drain
+from scheduler_monitor.scheduler_down_watch import scheduler_down_evaluate
 
 COLUMNS = ["severity", "rule", "job", "message"]
 
@@ -34,7 +32,9 @@ class Command(BaseCommand):
         alerts = firing_alerts()
         status = alerts_status(alerts)
         if options["notify"]:
-            self.notify_scheduler_down(alerts)
+            # Channels declared in settings are synced first: a scheduler that never
+            # started has not done it.
+            scheduler_down_evaluate()
         incidents = list(open_incidents())
         if options["json"]:
             payload = {
@@ -50,20 +50,6 @@ class Command(BaseCommand):
         self.stdout.flush()
         if SEVERITY_EXIT_CODES[status]:
             sys.exit(SEVERITY_EXIT_CODES[status])
-
-    def notify_scheduler_down(self, alerts) -> None:
-        """Evaluate the scheduler-down rules into incidents (deduplicated), then send.
-
-        Channels declared in settings are synced first: a scheduler that never started
-        has not done it.
-        """
-        notification_channels_sync()
-        rules = [rule for rule in conf.alert_rules() if rule["kind"] == "scheduler_down"]
-        if rules:
-            names = {rule["name"] for rule in rules}
-            firing = [alert for alert in alerts if alert.rule in names]
-            incidents_evaluate(rules=rules, alerts=firing)
-        outbox_drain()
 
     def write_incidents(self, incidents) -> None:
         if not incidents:

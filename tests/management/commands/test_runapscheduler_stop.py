@@ -95,8 +95,8 @@ def test_a_second_signal_exits_at_once_recording_the_abandoned_run(scheduler, tm
     waited = time.monotonic() - sent
     assert status == 128 + second, log_of(tmp_path)[-3000:]
     run.refresh_from_db()
-    assert run.status == RunStatus.ABANDONED
+    assert run.status == RunStatus.ABANDONED, log_of(tmp_path)[-3000:]
     assert "second stop signal" in run.error
-    assert SchedulerLease.objects.get().holder_id is None
+    assert SchedulerLease.objects.get().holder_id is None, log_of(tmp_path)[-3000:]
     assert SchedulerInstance.objects.get(pid=process.pid).stopped_at is not None
     print(f"exit {status} {waited:.1f}s after the second signal")
