@@ -25,6 +25,7 @@ from scheduler_monitor.models import (
     IncidentEventKind,
     IncidentState,
     JobDefinition,
+    OutboxState,
 )
 from scheduler_monitor.notification_channels import channels_for, enabled_channels
 from scheduler_monitor.notification_messages import render_message
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 FLIP_EVENTS = (IncidentEventKind.OPENED, IncidentEventKind.RESOLVED)
 ERROR_LIMIT = 4000
+PRUNE_BATCH = 500
 
 
 @dataclass
@@ -364,3 +366,21 @@ def incident_list(
 
 def open_incidents():
     return incident_list(open_only=True).order_by("severity", "opened_at")  # "critical" < "warning"
+
+
+def incidents_prune(*, days: int, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Delete incidents resolved more than ``days`` days ago, with their timelines and messages.
+
+    Open incidents stay, and so do resolved ones with a message still waiting to be sent.
+    Return how many incidents (would) go.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    old = Incident.objects.filter(state=IncidentState.RESOLVED, resolved_at__lt=cutoff).exclude(
+        messages__state=OutboxState.PENDING
+    )
+    if dry_run:
+        return old.count()
+    ids = list(old.values_list("pk", flat=True))
+    for first in range(0, len(ids), PRUNE_BATCH):  # short transactions; SQLite's bound limit
+        Incident.objects.filter(pk__in=ids[first : first + PRUNE_BATCH]).delete()
+    return len(ids)

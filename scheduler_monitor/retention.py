@@ -15,6 +15,7 @@ from django.utils import timezone
 from scheduler_monitor import conf
 from scheduler_monitor.audit import audit_entries_prune
 from scheduler_monitor.batch_pacing import BatchPacer
+from scheduler_monitor.incidents import incidents_prune
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     FINISHED_STATUSES,
@@ -357,7 +358,9 @@ def job_runs_prune_from_settings() -> PruneResult | None:
         progress=logger.debug,
     )
     logger.info("Pruned %s run(s) started before %s", result.deleted, result.cutoff.date())
-    audit_entries_prune(days=options.get("keep_failures_days") or options["days"])
+    keep = options.get("keep_failures_days") or options["days"]
+    audit_entries_prune(days=keep)
+    incidents_prune(days=keep)
     return result
 
 

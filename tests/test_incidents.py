@@ -13,6 +13,7 @@ from scheduler_monitor.incidents import (
     incident_key,
     incident_resolve,
     incidents_evaluate,
+    incidents_prune,
 )
 from scheduler_monitor.models import (
     AuditEntry,
@@ -285,3 +286,33 @@ def test_a_steady_evaluation_costs_the_same_queries_for_2_or_20_firing_jobs(
         Incident.objects.all().delete()
     assert counts[0] == counts[1]
     assert counts[0] <= 8
+
+
+def test_pruning_deletes_old_resolved_incidents_only(make_job, channel, clock):
+    """Open ones stay, and resolved ones whose message is still waiting to be sent."""
+    rules = [{**RULES[0], "resolve_after": 1}]
+    keys = {}
+    for job_id in ("old", "unsent", "recent", "open"):
+        make_job(job_id=job_id)
+        keys[job_id] = Alert(
+            rule="failing",
+            kind="consecutive_failures",
+            severity="critical",
+            message="m",
+            job_id=job_id,
+        )
+    evaluate(clock, rules, alerts=list(keys.values()))
+    evaluate(clock, rules, alerts=[keys["open"], keys["recent"]])  # old, unsent resolve
+    OutboxMessage.objects.exclude(incident__key="failing:unsent").update(state="sent")
+    evaluate(clock, rules, step=timedelta(days=40), alerts=[keys["open"]])  # recent resolves
+    OutboxMessage.objects.filter(incident__key="failing:recent").update(state="sent")
+    assert incidents_prune(days=30, dry_run=True) == 1
+    assert Incident.objects.count() == 4
+    assert incidents_prune(days=30) == 1
+    assert sorted(Incident.objects.values_list("key", flat=True)) == [
+        "failing:open",
+        "failing:recent",
+        "failing:unsent",
+    ]
+    assert not IncidentEvent.objects.filter(incident__key="failing:old").exists()
+    assert not OutboxMessage.objects.filter(incident__key="failing:old").exists()

@@ -2,14 +2,15 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler_monitor import audit, retention
+from scheduler_monitor import audit, incidents, retention
 
 
 class Command(BaseCommand):
     help = (
         "Delete finished runs of UTC days older than --days, in batches, after rolling each "
         "day up per job (JobRunDailyRollup). Running runs and job counters are never touched. "
-        "Audit entries older than --keep-failures-days (or --days) go too."
+        "Audit entries and resolved incidents (with their timelines and sent messages) older "
+        "than --keep-failures-days (or --days) go too."
     )
 
     def add_arguments(self, parser):
@@ -51,8 +52,11 @@ class Command(BaseCommand):
                 f"; failures kept until {result.failure_cutoff:%Y-%m-%d} "
                 f"({result.kept_failures} kept in the pruned days)"
             )
-        entries = audit.audit_entries_prune(days=keep_failures_days or days, dry_run=dry_run)
+        keep = keep_failures_days or days
+        entries = audit.audit_entries_prune(days=keep, dry_run=dry_run)
         self.stdout.write(f"{verb} {entries} audit entr{'y' if entries == 1 else 'ies'}.")
+        resolved = incidents.incidents_prune(days=keep, dry_run=dry_run)
+        self.stdout.write(f"{verb} {resolved} resolved incident(s).")
         self.stdout.write(summary + ".")
         if result.interrupted:
             raise CommandError("Stopped on request after the last whole batch; run again to go on")
