@@ -5,7 +5,9 @@ import itertools
 from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone
+from django.conf import settings
+from django.core.signals import request_started
+from django.utils import timezone, translation
 
 from scheduler_monitor import exposition_cache, hourly_counts
 from scheduler_monitor.failure_counts import reset_failure_memo
@@ -16,6 +18,11 @@ from scheduler_monitor.window import reset_window
 from tests.run_history import history  # noqa: F401  (a fixture of the retention tests)
 
 _job_numbers = itertools.count(1)
+
+# Never the scheduler-down watch thread in the test process: it would write outside the
+# tests' transactions. Disconnected at import, before test modules that serve requests while
+# they are collected. The watch is tested in real web processes (test_scheduler_down_watch.py).
+request_started.disconnect(dispatch_uid="scheduler_monitor_down_watch")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,6 +35,8 @@ def declared_jobs():
 def fresh_process_state(declared_jobs):
     """Give each test a new window, recorder, memo and registry, as a new process would."""
     saved = {spec.job_id: spec for spec in registry.all()}
+    # A request with Accept-Language activates its language in this thread, for good.
+    translation.activate(settings.LANGUAGE_CODE)
     reset_window()
     reset_recorder()
     reset_failure_memo()

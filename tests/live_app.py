@@ -83,8 +83,11 @@ def served(process: subprocess.Popen, *, what: str, ready_url: str, read_log, re
 
 
 @contextlib.contextmanager
-def gunicorn_app(*, workers: int = 1, env: dict | None = None, extra_args=()):
-    """Run gunicorn on a free port; yield its base URL; stop it (and wait) afterwards."""
+def gunicorn_app(*, workers: int = 1, env: dict | None = None, extra_args=(), log_path=None):
+    """Run gunicorn on a free port; yield its base URL; stop it (and wait) afterwards.
+
+    ``log_path``: write gunicorn's stderr there (for the test to show), else a temporary file.
+    """
     gunicorn = require_binary("gunicorn")
     port = free_port()
     full_env = {
@@ -94,7 +97,8 @@ def gunicorn_app(*, workers: int = 1, env: dict | None = None, extra_args=()):
         "PYTHONPATH": str(ROOT),
         **(env or {}),
     }
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - outlives this block, closed in finally
+    # Outlives this block, closed in finally.
+    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
     process = subprocess.Popen(
         [
             gunicorn,

@@ -10,6 +10,5 @@ os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 
 from project.settings import *  # noqa: E402, F403
 
-# The web watch of a dead scheduler runs in a thread of its own, outside the test's
-# transaction; tests that need it start a real web process (tests/test_scheduler_down_watch.py).
+# Never the scheduler-down watch thread in the test process (conftest.py disconnects it too).
 SCHEDULER_MONITOR = {**SCHEDULER_MONITOR, "WEB_SCHEDULER_DOWN_WATCH": False}  # noqa: F405

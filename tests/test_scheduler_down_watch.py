@@ -38,15 +38,18 @@ def env_for(receiver, **extra) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_two_web_workers_open_the_incident_once_and_send_one_signed_message():
+def test_two_web_workers_open_the_incident_once_and_send_one_signed_message(tmp_path):
     """Two processes check every second: one incident, one message, however many checks."""
     dead_scheduler()
-    with Receiver() as receiver, gunicorn_app(workers=2, env=env_for(receiver)) as base:
+    log = tmp_path / "gunicorn.log"
+    receiver = Receiver()
+    with receiver, gunicorn_app(workers=2, env=env_for(receiver), log_path=log) as base:
         for _ in range(4):  # requests reach both workers, each starts its watch
             http_get(f"{base}/metrics")
-        message = wait_until(
-            lambda: receiver.messages(), timeout=30, what="the scheduler-down message"
-        )[0]
+        try:
+            message = wait_until(receiver.messages, timeout=60, what="the message")[0]
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{log.read_text()[-3000:]}") from exc
         incident = Incident.objects.get()
         opened_at = incident.last_fired_at
         # Both workers keep checking: the incident is kept (its last firing moves on) ...

@@ -11,6 +11,8 @@ from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from scheduler_monitor.incidents import incidents_evaluate
 from scheduler_monitor.models import RunStatus, TriggerRequest
@@ -132,6 +134,14 @@ def test_it_conforms_to_its_schema(case, superuser_token):
     """Generated requests never get a 5xx and every response matches the schema."""
     # identity: the WSGI transport hands the body over as sent, and does not undo gzip
     # as an HTTP client does (tests/test_compression.py covers compressed answers).
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {superuser_token}", "Accept-Encoding": "identity"}
-    )
+    headers = {"Authorization": f"Bearer {superuser_token}", "Accept-Encoding": "identity"}
+    if case.operation.path == "/api/v1/scheduler/jobs/{job_id}" and case.method.upper() == "PATCH":
+        # A crontab's validity is more than JSON Schema can say ("*/12" as a month is a
+        # well-formed string): a schema-valid body may get a 400, but only about the cron.
+        response = case.call_and_validate(
+            headers=headers, excluded_checks=[positive_data_acceptance]
+        )
+        if response.status_code == 400 and case.meta.generation.mode == GenerationMode.POSITIVE:
+            assert response.json()["data"]["field"] == "cron", response.text
+        return
+    case.call_and_validate(headers=headers)

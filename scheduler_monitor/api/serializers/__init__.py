@@ -23,6 +23,7 @@ from scheduler_monitor.api.serializers.fields import (  # noqa: F401
     TextParamField,
     UtcDateTimeField,
     UtcModelSerializer,
+    query_parameters,
 )
 from scheduler_monitor.api.serializers.inputs import (  # noqa: F401
     BatchBodySerializer,

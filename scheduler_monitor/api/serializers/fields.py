@@ -4,6 +4,7 @@ from datetime import UTC
 
 from django.core.validators import RegexValidator
 from django.db import models
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 MAX_PAGE = 1_000_000
@@ -75,3 +76,15 @@ class TextParamField(serializers.CharField):
 # drf-spectacular describes an allow_blank field with a pattern as a oneOf whose branches
 # overlap on ""; views name these parameters with this schema instead.
 TEXT_PARAM_SCHEMA = {"type": "string", "maxLength": 200, "pattern": NO_NUL.regex.pattern}
+
+
+def query_parameters(serializer_class) -> list:
+    """``extend_schema(parameters=...)`` of a query serializer, its text fields without NUL."""
+    return [
+        serializer_class,
+        *(
+            OpenApiParameter(name, TEXT_PARAM_SCHEMA, description=field.help_text)
+            for name, field in serializer_class().fields.items()
+            if isinstance(field, TextParamField)
+        ),
+    ]

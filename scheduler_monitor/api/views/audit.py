@@ -28,13 +28,25 @@ class CanViewAudit(BasePermission):
 
 class AuditQuerySerializer(serializers.Serializer):
     job = serializers.CharField(
-        required=False, max_length=191, validators=[s.NO_NUL], help_text="A job id."
+        required=False,
+        max_length=191,
+        trim_whitespace=False,
+        validators=[s.NO_NUL],
+        help_text="A job id.",
     )
     user = serializers.CharField(
-        required=False, max_length=150, validators=[s.NO_NUL], help_text="A username."
+        required=False,
+        max_length=150,
+        trim_whitespace=False,
+        validators=[s.NO_NUL],
+        help_text="A username.",
     )
     action = serializers.CharField(
-        required=False, max_length=64, validators=[s.NO_NUL], help_text="e.g. pause."
+        required=False,
+        max_length=64,
+        trim_whitespace=False,
+        validators=[s.NO_NUL],
+        help_text="e.g. pause.",
     )
     since = s.UtcDateTimeField(required=False, help_text="ISO 8601; entries at or after it.")
     page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=s.MAX_PAGE)

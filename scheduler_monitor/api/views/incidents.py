@@ -70,7 +70,7 @@ class IncidentListView(ApiView):
     @extend_schema(
         operation_id="incidents",
         summary="Incidents, newest first (filters: open, job, rule, since)",
-        parameters=[IncidentQuerySerializer],
+        parameters=s.query_parameters(IncidentQuerySerializer),
         responses={
             200: s.enveloped(
                 "IncidentListResponse", s.listing("IncidentList", "incidents", IncidentSerializer())

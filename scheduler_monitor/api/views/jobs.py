@@ -1,6 +1,6 @@
 """The job endpoints: list, one job, its runs, the brief's metrics, the services list."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 
 from scheduler_monitor import (
     jobs,
@@ -24,14 +24,7 @@ class JobListView(ApiView):
     @extend_schema(
         operation_id="jobs_list",
         summary="List jobs",
-        parameters=[
-            s.JobListQuerySerializer,
-            *(
-                OpenApiParameter(name, s.TEXT_PARAM_SCHEMA, description=field.help_text)
-                for name, field in s.JobListQuerySerializer().fields.items()
-                if isinstance(field, s.TextParamField)
-            ),
-        ],
+        parameters=s.query_parameters(s.JobListQuerySerializer),
         responses={
             200: s.enveloped("JobListResponse", s.listing("JobList", "jobs", s.JobSerializer())),
             **READ_ERRORS,
