@@ -3,9 +3,11 @@ stuck runs, window statistics, plus the scheduler's status (what the exposition 
 """
 
 import collections
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
@@ -91,13 +93,109 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
     stats = window_statistics()
     rows = job_list().values_list(*PROMETHEUS_JOB_FIELDS)
     next_runs = dict(DjangoJob.objects.values_list("id", "next_run_time"))
+    jobs = prometheus_jobs(
+        rows,
+        next_runs=next_runs,
+        running=running_by_job(),
+        stuck=stuck_runs_by_job(now=now),
+        stats=stats,
+        now=now,
+    )
+    overview = scheduler_overview(now=now)
+    return PrometheusSnapshot(jobs=jobs, status=overview.status, running=overview.running)
+
+
+# The scrape's rows: PrometheusJob's fields, then the event counters of the same job.
+PROMETHEUS_ROW_FIELDS = (*PROMETHEUS_JOB_FIELDS, "missed_count", "skipped_count")
+
+
+class RawRows:
+    """A ``values_list`` query's rows as the database returns them, converted on demand.
+
+    Equal raw rows mean equal values, so a scrape compares these and converts (dates,
+    JSON: as the ORM would, by the same compiler) only the rows that changed.
+    """
+
+    def __init__(self, queryset):
+        self._compiler = queryset.query.get_compiler(queryset.db)
+        self.rows = [tuple(row) for chunk in self._compiler.execute_sql(MULTI) for row in chunk]
+
+    def converted(self, rows: list[tuple]) -> list[tuple]:
+        return list(self._compiler.results_iter(results=[rows], tuple_expected=True))
+
+
+@dataclass
+class PrometheusReading:
+    """One scrape's reads: raw job rows (PROMETHEUS_ROW_FIELDS) and next run times,
+    plus what is derived afresh (running and stuck runs, window statistics, scheduler)."""
+
+    jobs: RawRows
+    next_run_rows: RawRows
+    running_runs: collections.Counter
+    stuck: dict
+    stats: dict
+    status: SchedulerStatus
+    running: bool  # a scheduler runs jobs, as PrometheusSnapshot.running
+
+    @property
+    def rows(self) -> list[tuple]:
+        return self.jobs.rows
+
+    @functools.cached_property
+    def next_runs(self) -> dict:
+        """Job id -> its next run time as the database returned it."""
+        return dict(self.next_run_rows.rows)
+
+    def converted(self, rows: list[tuple]) -> list[tuple]:
+        return self.jobs.converted(rows)
+
+    def converted_next_runs(self, job_ids: list[str]) -> dict:
+        """Job id -> its next run time, converted, for these jobs (absent: none)."""
+        raw = self.next_runs
+        rows = [(job_id, raw[job_id]) for job_id in job_ids if job_id in raw]
+        return dict(self.next_run_rows.converted(rows))
+
+
+def prometheus_reading(*, now: datetime) -> PrometheusReading:
+    """What prometheus_snapshot reads, the job rows and next run times left raw."""
+    stats = window_statistics()
+    jobs = RawRows(job_list().values_list(*PROMETHEUS_ROW_FIELDS))
+    next_runs = RawRows(DjangoJob.objects.values_list("id", "next_run_time"))
+    running_runs = running_by_job()
+    stuck = stuck_runs_by_job(now=now)
+    overview = scheduler_overview(now=now)
+    return PrometheusReading(
+        jobs=jobs,
+        next_run_rows=next_runs,
+        running_runs=running_runs,
+        stuck=stuck,
+        stats=stats,
+        status=overview.status,
+        running=overview.running,
+    )
+
+
+def running_by_job() -> collections.Counter:
+    """Runs in progress per job primary key."""
     # Counted in Python: with GROUP BY job_id, SQLite reads the whole table in job order
     # (105 ms at 1,000,000 runs) instead of the few running rows by (status, started_at).
-    running = collections.Counter(
+    return collections.Counter(
         JobRun.objects.filter(status=RunStatus.RUNNING).order_by().values_list("job_id", flat=True)
     )
-    stuck = stuck_runs_by_job(now=now)
-    jobs = [
+
+
+def job_overdue(job: PrometheusJob, now: datetime) -> bool:
+    """Whether ``job`` is overdue at ``now`` (its lateness as prometheus_jobs sets it)."""
+    return past_grace(None if job.paused else late_seconds(job.next_run_at, now), job.grace_seconds)
+
+
+def prometheus_jobs(rows, *, next_runs, running, stuck, stats, now) -> list[PrometheusJob]:
+    """PrometheusJobs of ``rows`` (PROMETHEUS_JOB_FIELDS, converted; more columns ignored).
+
+    ``next_runs``: job id -> next run time; ``running``: job pk -> runs in progress;
+    ``stuck``: job id -> stuck runs; ``stats``: job id -> window Stats.
+    """
+    return [
         PrometheusJob(
             job_id=job_id,
             job_name=name,
@@ -140,7 +238,6 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
             grace,
             timed_out,
             retried,
+            *_,
         ) in rows
     ]
-    overview = scheduler_overview(now=now)
-    return PrometheusSnapshot(jobs=jobs, status=overview.status, running=overview.running)
