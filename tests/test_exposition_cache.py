@@ -13,7 +13,9 @@ from prometheus_client.exposition import choose_encoder
 
 from scheduler_monitor import exposition_cache
 from scheduler_monitor.exposition import SchedulerCollector
-from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
+from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, SchedulerInstance
+from scheduler_monitor.schedule_health import effective_grace_seconds
+from scheduler_monitor.scheduler_events import degraded_records_count
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -76,8 +78,9 @@ def test_it_equals_generate_latest_byte_for_byte_after_random_changes(
         if round_number % 7 == 3:
             clock.shift(timedelta(minutes=5))  # overdue flips with time alone
         expected = encoder(collector)
-        got = exposition_cache.scheduler_text(collector, encoder)
-        assert got == expected, (round_number, kinds)
+        body = exposition_cache.scheduler_body(collector, encoder)
+        assert body.text == expected, (round_number, kinds)
+        assert gzip.decompress(body.gzipped) == expected, (round_number, kinds)
 
 
 def test_an_unchanged_job_is_not_rendered_again(clock, make_job, record_run, monkeypatch):
@@ -138,3 +141,152 @@ def test_the_scrape_view_serves_the_encoders_bytes_gzipped(clock, admin_client, 
         )
         assert response["Content-Encoding"] == "gzip"
         assert gzip.decompress(response.content) == encoder(SchedulerCollector())
+
+
+def schedule(job: JobDefinition, at: datetime) -> None:
+    DjangoJob.objects.update_or_create(
+        id=job.job_id, defaults={"next_run_time": at, "job_state": b""}
+    )
+
+
+def scheduled_jobs(make_job, record_run, count: int = 40) -> list[JobDefinition]:
+    """``count`` jobs every minute (three segments a family), half with runs, all due soon."""
+    jobs = [make_job(expected_interval_seconds=60) for _ in range(count)]
+    for job in jobs[::2]:
+        record_run(job, started_at=NOW - timedelta(minutes=1))
+    for job in jobs:
+        schedule(job, NOW + timedelta(seconds=30))
+    return jobs
+
+
+def test_it_returns_the_same_body_and_gzip_while_nothing_changed(clock, make_job, record_run):
+    scheduled_jobs(make_job, record_run)
+    first = exposition_cache.scheduler_body()
+    assert first.text == generate_latest(SchedulerCollector())
+    clock.shift(timedelta(seconds=10))  # time passes, no boundary crossed
+    again = exposition_cache.scheduler_body()
+    assert again is first
+    assert again.gzipped is first.gzipped
+
+
+def record_a_run(jobs, record_run):
+    record_run(jobs[7], duration_ms=12_345.0)
+
+
+def add_a_job(jobs, make_job):
+    make_job("job_added_between_scrapes", expected_interval_seconds=60)
+
+
+def remove_a_job(jobs):
+    JobDefinition.objects.filter(pk=jobs[3].pk).update(removed=True)
+
+
+def start_a_run(jobs):
+    JobRun.objects.create(job=jobs[20], status=RunStatus.RUNNING, started_at=NOW)
+
+
+def pause_a_job(jobs):
+    JobDefinition.objects.filter(pk=jobs[30].pk).update(paused=True)
+
+
+def move_a_next_run(jobs):
+    schedule(jobs[11], NOW + timedelta(minutes=5))
+
+
+def count_a_missed_run(jobs):
+    JobDefinition.objects.filter(pk=jobs[39].pk).update(missed_count=3)
+
+
+def count_a_degraded_record(jobs):
+    degraded_records_count(["text_replaced"])
+
+
+def heartbeat(jobs):
+    SchedulerInstance.objects.create(hostname="h", pid=1, started_at=NOW, heartbeat_at=NOW)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        record_a_run,
+        add_a_job,
+        remove_a_job,
+        start_a_run,
+        pause_a_job,
+        move_a_next_run,
+        count_a_missed_run,
+        count_a_degraded_record,
+        heartbeat,
+    ],
+)
+@pytest.mark.parametrize("encoder", [generate_latest, OPENMETRICS], ids=["text", "OpenMetrics"])
+def test_a_change_between_scrapes_gives_a_new_body_equal_to_the_encoders(
+    change, encoder, clock, make_job, record_run
+):
+    jobs = scheduled_jobs(make_job, record_run)
+    before = exposition_cache.scheduler_body(encoder=encoder)
+    before_gzipped = before.gzipped
+    arguments = {"record_a_run": (jobs, record_run), "add_a_job": (jobs, make_job)}
+    change(*arguments.get(change.__name__, (jobs,)))
+    after = exposition_cache.scheduler_body(encoder=encoder)
+    expected = encoder(SchedulerCollector())
+    assert after.text != before.text
+    assert after.text == expected
+    assert gzip.decompress(after.gzipped) == expected != gzip.decompress(before_gzipped)
+
+
+def samples(text: bytes, family: str) -> list[bytes]:
+    """The sample lines of ``family`` in an exposition."""
+    section = text.split(f"# TYPE {family} ".encode())[1].split(b"\n# HELP")[0]
+    return section.splitlines()[1:]
+
+
+def test_an_overdue_boundary_passing_changes_the_body_without_any_write(
+    clock, make_job, record_run
+):
+    jobs = scheduled_jobs(make_job, record_run)
+    before = exposition_cache.scheduler_body()
+    overdue = samples(before.text, "scheduler_job_overdue")
+    assert len(overdue) == len(jobs)
+    assert all(line.endswith(b"} 0.0") for line in overdue)
+    # Due in 30 s, overdue after its grace more: just before that nothing changed.
+    grace = effective_grace_seconds(None, 60)
+    clock.shift(timedelta(seconds=30 + grace - 1))
+    assert exposition_cache.scheduler_body() is before
+    clock.shift(timedelta(seconds=2))
+    after = exposition_cache.scheduler_body()
+    assert after.text == generate_latest(SchedulerCollector())
+    assert all(line.endswith(b"} 1.0") for line in samples(after.text, "scheduler_job_overdue"))
+    assert gzip.decompress(after.gzipped) == after.text
+
+
+def test_a_run_passing_its_max_runtime_changes_the_body_without_any_write(clock, make_job):
+    job = make_job(max_runtime_seconds=60)
+    JobRun.objects.create(job=job, status=RunStatus.RUNNING, started_at=NOW)
+    before = exposition_cache.scheduler_body()
+    assert samples(before.text, "scheduler_job_stuck_runs")[0].endswith(b"} 0.0")
+    clock.shift(timedelta(seconds=61))
+    after = exposition_cache.scheduler_body()
+    assert after.text == generate_latest(SchedulerCollector())
+    assert samples(after.text, "scheduler_job_stuck_runs")[0].endswith(b"} 1.0")
+
+
+def test_a_changed_job_gzips_only_its_own_segments_again(clock, make_job, record_run, monkeypatch):
+    jobs = scheduled_jobs(make_job, record_run, count=100)
+    body = exposition_cache.scheduler_body()
+    total = len([segment for segment in body.segments if segment])
+    assert gzip.decompress(body.gzipped) == body.text
+    compressed = []
+    compress = gzip.compress
+    monkeypatch.setattr(
+        exposition_cache.gzip,
+        "compress",
+        lambda data, **kw: compressed.append(data) or compress(data, **kw),
+    )
+    record_run(jobs[50])
+    after = exposition_cache.scheduler_body()
+    assert gzip.decompress(after.gzipped) == generate_latest(SchedulerCollector())
+    # One segment per family holding the job (some families have no line for it), none else.
+    families = len(SchedulerCollector()._families()) + 2
+    assert 0 < len(compressed) <= families < total / 3
+    assert all(jobs[50].job_id.encode() in data for data in compressed)
