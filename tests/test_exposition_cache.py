@@ -2,7 +2,6 @@
 
 import gzip
 import random
-import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from scheduler_monitor.exposition import SchedulerCollector
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus, SchedulerInstance
 from scheduler_monitor.schedule_health import effective_grace_seconds
 from scheduler_monitor.scheduler_events import degraded_records_count
+from tests.prometheus_parse import gzip_members
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -101,17 +101,6 @@ def test_an_unchanged_job_is_not_rendered_again(clock, make_job, record_run, mon
     record_run(jobs[2])
     assert exposition_cache.scheduler_text(collector) == generate_latest(SchedulerCollector())
     assert rendered == [jobs[2].job_id]
-
-
-def gzip_members(data: bytes) -> list[bytes]:
-    """Each gzip member of ``data`` decompressed, read one member at a time as zlib does."""
-    members = []
-    while data:
-        reader = zlib.decompressobj(wbits=31)
-        members.append(reader.decompress(data))
-        assert reader.eof, "a gzip member is cut short"
-        data = reader.unused_data
-    return members
 
 
 def test_the_gzipped_body_is_the_body_in_gzip_members_one_per_segment(clock, make_job, record_run):
