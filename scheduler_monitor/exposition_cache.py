@@ -19,7 +19,9 @@ all). When nothing changed the previous body and its gzip are returned as they a
 
 import functools
 import gzip
+import struct
 import threading
+import zlib
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -32,6 +34,9 @@ from scheduler_monitor.exposition import SchedulerCollector
 GZIP_LEVEL = 3  # level 9 (gzip.compress's default) cost 130 ms more a 4.5 MB scrape
 SEGMENT_JOBS = 16  # smaller: less to gzip again per changed job, a larger gzipped body
 EOF_LINE = b"# EOF\n"
+# gzip header (RFC 1952: deflate, no name, mtime 0, unknown OS) and an empty final block.
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+FINAL_BLOCK = b"\x03\x00"
 # Families rendered whole at each scrape: not per job, a line or a few.
 SCHEDULER_FAMILIES = ("up", "heartbeat")
 EVENT_FAMILIES = ("missed", "skipped")
@@ -86,7 +91,13 @@ class Body:
 
     @functools.cached_property
     def gzipped(self) -> bytes:
+        """As several gzip members (for scrapers: see reads_gzip_members)."""
         return gzipped([*self.segments, self.closing])
+
+    @functools.cached_property
+    def gzipped_whole(self) -> bytes:
+        """As one gzip member (for any client)."""
+        return gzipped_whole([*self.segments, self.closing], self.text)
 
 
 @dataclass
@@ -107,6 +118,7 @@ _caches: dict[object, _EncoderCache] = {}
 # the encoders: converting rows (dates, JSON) was a third of a scrape.
 _converted: dict[str, tuple] = {}
 _members: dict[bytes, bytes] = {}  # segment -> its gzip member, kept one scrape
+_deflated: dict[bytes, bytes] = {}  # segment -> its deflated bytes, kept one scrape
 
 
 def scheduler_text(collector: SchedulerCollector | None = None, encoder=generate_latest) -> bytes:
@@ -315,10 +327,46 @@ def gzipped(segments: list[bytes]) -> bytes:
     return b"".join(fresh[segment] for segment in segments if segment) or gzip.compress(b"")
 
 
+def reads_gzip_members(accept: str) -> bool:
+    """Whether a client sending this Accept header reads a gzip body of several members.
+
+    Every Prometheus-compatible scraper names the exposition format it wants, and they are
+    Go programs (Prometheus, vmagent, the OpenTelemetry collector, Telegraf) whose gzip
+    reader reads every member; Go's HTTP client sends no Accept at all. curl (``*/*``)
+    and browsers read only the first member, so they get one (gzipped_whole).
+    """
+    accept = accept.strip()
+    return not accept or "openmetrics-text" in accept or "version=0.0.4" in accept
+
+
+def gzipped_whole(segments: list[bytes], text: bytes) -> bytes:
+    """``text`` (the segments joined) as one gzip member, each segment deflated once.
+
+    Each segment is deflated on its own and ended with a full flush (byte-aligned, no
+    reference to what came before), so deflated segments can be put one after another
+    (as pigz does); only the checksum is computed over the whole text again.
+    """
+    global _deflated
+    previous, fresh = _deflated, {}
+    for segment in segments:
+        if not segment or segment in fresh:
+            continue
+        deflated = previous.get(segment)
+        if deflated is None:
+            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            deflated = compressor.compress(segment) + compressor.flush(zlib.Z_FULL_FLUSH)
+        fresh[segment] = deflated
+    _deflated = fresh
+    out = [GZIP_HEADER, *(fresh[segment] for segment in segments if segment), FINAL_BLOCK]
+    out.append(struct.pack("<II", zlib.crc32(text), len(text) & 0xFFFFFFFF))
+    return b"".join(out)
+
+
 def reset() -> None:
     """Forget every rendered piece (tests; a new process starts without them)."""
-    global _converted, _members
+    global _converted, _members, _deflated
     with _lock:
         _caches.clear()
         _converted = {}
         _members = {}
+        _deflated = {}

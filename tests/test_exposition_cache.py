@@ -117,19 +117,36 @@ def test_the_gzipped_body_is_the_body_in_gzip_members_one_per_segment(clock, mak
     assert gzip.decompress(exposition_cache.gzipped(again)) == generate_latest(SchedulerCollector())
 
 
-@pytest.mark.parametrize("accept", ["text/plain", "application/openmetrics-text;version=1.0.0"])
-def test_the_scrape_view_serves_the_encoders_bytes_gzipped(clock, admin_client, make_job, accept):
-    """As Prometheus asks: its Accept and gzip; decompressed, exactly the encoder's output."""
+@pytest.mark.parametrize("url", ["/api/v1/scheduler/metrics/prometheus", "/metrics"])
+@pytest.mark.parametrize(
+    ("accept", "members"),
+    [
+        ("text/plain;version=0.0.4", True),
+        ("application/openmetrics-text;version=1.0.0", True),
+        ("", True),  # Go's HTTP client
+        ("*/*", False),  # curl
+        ("text/html,application/xhtml+xml,*/*;q=0.8", False),  # a browser
+    ],
+)
+def test_the_scrape_view_serves_the_encoders_bytes_gzipped(
+    clock, admin_client, make_job, accept, members, url
+):
+    """Scrapers get gzip members, curl and browsers one member; both decompress to exactly
+    the encoder's output (the scheduler families, after the process' own on /metrics)."""
     for _ in range(70):
         make_job()
     encoder = choose_encoder(accept)[0]
     for _ in range(2):  # rendered, then reused
-        response = admin_client.get(
-            "/api/v1/scheduler/metrics/prometheus",
-            headers={"Accept": accept, "Accept-Encoding": "gzip"},
-        )
+        response = admin_client.get(url, headers={"Accept": accept, "Accept-Encoding": "gzip"})
         assert response["Content-Encoding"] == "gzip"
-        assert gzip.decompress(response.content) == encoder(SchedulerCollector())
+        text = gzip.decompress(response.content)
+        count = len(gzip_members(response.content))
+        assert count > 1 if members else count == 1, count
+        scheduler = exposition_cache.without_eof(encoder, encoder(SchedulerCollector()))
+        if url == "/metrics":
+            assert text.startswith(b"# HELP python_gc_objects_collected")
+        assert text.endswith(encoder(SchedulerCollector()))
+        assert scheduler in text
 
 
 def schedule(job: JobDefinition, at: datetime) -> None:

@@ -4,6 +4,7 @@ import json
 import math
 import re
 import statistics
+import subprocess
 import urllib.request
 from datetime import timedelta
 
@@ -11,11 +12,14 @@ import pytest
 import yaml
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
+from prometheus_client import generate_latest
 from rest_framework.authtoken.models import Token
 
 from scheduler_monitor import conf
+from scheduler_monitor.exposition import SchedulerCollector
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
 from tests.deploy.prometheus_server import DEPLOY, prometheus_server, scrape_config
+from tests.external import require_binary
 from tests.live_app import gunicorn_app, wait_until
 from tests.prometheus_parse import gzip_members
 
@@ -199,6 +203,14 @@ def test_it_reads_every_gzip_member_of_a_scrape_of_many_jobs(make_job, record_ru
             members = gzip_members(response.read())
         text = b"".join(members)
         assert len(members) > 100
+        # curl reads only a first gzip member: it is given the body as one.
+        curl = subprocess.run(
+            [require_binary("curl"), "-sS", "--compressed", "-H", f"Authorization: Bearer {token}"]
+            + [f"{base}/api/v1/scheduler/metrics/prometheus"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        assert curl == generate_latest(SchedulerCollector())
         samples = [line for line in text.splitlines() if line and not line.startswith(b"#")]
         config = scrape_config(target=base.removeprefix("http://"), token_file=token_file)
         with prometheus_server(config) as prom:
