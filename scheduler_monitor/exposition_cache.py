@@ -117,6 +117,7 @@ _caches: dict[object, _EncoderCache] = {}
 # job id -> (its raw row and next run time, the PrometheusJob they convert to); shared by
 # the encoders: converting rows (dates, JSON) was a third of a scrape.
 _converted: dict[str, tuple] = {}
+_grace_settings: tuple = ()
 _members: dict[bytes, bytes] = {}  # segment -> its gzip member, kept one scrape
 _deflated: dict[bytes, bytes] = {}  # segment -> its deflated bytes, kept one scrape
 
@@ -188,7 +189,10 @@ def _jobs_now(reading, now) -> list[tuple]:
     the ORM would) here. Overdue, running, stuck and window statistics are derived afresh
     for every job: they change with the clock and other tables.
     """
-    global _converted
+    global _converted, _grace_settings
+    grace_settings = (conf.get("OVERDUE_GRACE_FRACTION"), conf.get("OVERDUE_GRACE_MIN_SECONDS"))
+    if grace_settings != _grace_settings:  # the converted jobs hold their effective grace
+        _converted, _grace_settings = {}, grace_settings
     previous, fresh, convert = _converted, {}, []
     for row in reading.rows:
         job_id = row[1]

@@ -296,3 +296,19 @@ def test_a_changed_job_gzips_only_its_own_segments_again(clock, make_job, record
     families = len(SchedulerCollector()._families()) + 2
     assert 0 < len(compressed) <= families < total / 3
     assert all(jobs[50].job_id.encode() in data for data in compressed)
+
+
+def test_a_changed_grace_setting_changes_the_body(clock, make_job, record_run, settings):
+    jobs = scheduled_jobs(make_job, record_run)
+    clock.shift(timedelta(seconds=30 + effective_grace_seconds(None, 60) - 5))
+    before = exposition_cache.scheduler_body()
+    assert all(line.endswith(b"} 0.0") for line in samples(before.text, "scheduler_job_overdue"))
+    settings.SCHEDULER_MONITOR = {
+        **getattr(settings, "SCHEDULER_MONITOR", {}),
+        "OVERDUE_GRACE_FRACTION": 0.01,
+        "OVERDUE_GRACE_MIN_SECONDS": 1,
+    }
+    after = exposition_cache.scheduler_body()
+    assert after.text == generate_latest(SchedulerCollector())
+    overdue = samples(after.text, "scheduler_job_overdue")
+    assert len(overdue) == len(jobs) and all(line.endswith(b"} 1.0") for line in overdue)
