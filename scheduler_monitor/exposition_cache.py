@@ -185,9 +185,10 @@ def scheduler_body(collector: SchedulerCollector | None = None, encoder=generate
 def _jobs_now(reading, now) -> list[tuple]:
     """(job id, what its lines depend on, (converted row, next run time)) per job.
 
-    Rows equal to the last scrape's keep their conversion; the others are converted (as
-    the ORM would) here. Overdue, running, stuck and window statistics are derived afresh
-    for every job: they change with the clock and other tables.
+    Rows equal to the last scrape's keep their conversion; the others are read again,
+    converted, with the text they compare by from the same read. Overdue, running, stuck
+    and window statistics are derived afresh for every job: they change with the clock
+    and other tables.
     """
     global _converted, _grace_settings
     grace_settings = (conf.get("OVERDUE_GRACE_FRACTION"), conf.get("OVERDUE_GRACE_MIN_SECONDS"))
@@ -196,25 +197,32 @@ def _jobs_now(reading, now) -> list[tuple]:
     previous, fresh, convert = _converted, {}, []
     for row in reading.rows:
         job_id = row[1]
-        raw = (row, reading.next_runs.get(job_id))
         cached = previous.get(job_id)
-        if cached is not None and cached[0] == raw:
+        if cached is not None and cached[0] == (row, reading.next_runs.get(job_id)):
             fresh[job_id] = cached
         else:
-            convert.append(raw)
+            convert.append(row)
     if convert:
-        rows = reading.converted([raw[0] for raw in convert])
-        next_runs = reading.converted_next_runs([raw[0][1] for raw in convert])
+        changed = reading.changed_jobs([row[0] for row in convert])
+        next_runs = reading.changed_next_runs([row[1] for row in convert])
         # Built here only for what depends on the rows alone (overdue's inputs).
         jobs = job_health.prometheus_jobs(
-            rows, next_runs=next_runs, running={}, stuck={}, stats={}, now=now
+            [row for _, row in changed],
+            next_runs={job_id: value for job_id, (_, value) in next_runs.items()},
+            running={},
+            stuck={},
+            stats={},
+            now=now,
         )
-        for raw, row, job in zip(convert, rows, jobs, strict=True):
-            fresh[job.job_id] = (raw, job, (row, next_runs.get(job.job_id)))
+        for (text_row, row), job in zip(changed, jobs, strict=True):
+            next_text, next_run = next_runs.get(job.job_id, (None, None))
+            fresh[job.job_id] = ((text_row, next_text), job, (row, next_run))
     _converted = fresh
     jobs = []
     for row in reading.rows:
         job_id = row[1]
+        if job_id not in fresh:
+            continue  # deleted since the first read
         raw, job, converted = fresh[job_id]
         key = (
             raw,

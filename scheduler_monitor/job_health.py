@@ -3,16 +3,16 @@ stuck runs, window statistics, plus the scheduler's status (what the exposition 
 """
 
 import collections
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models.sql.constants import MULTI
+from django.db import models
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.jobs import job_list, window_statistics
-from scheduler_monitor.models import JobRun, RunStatus
+from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
 from scheduler_monitor.schedule_health import (
     effective_grace_seconds,
     late_seconds,
@@ -109,64 +109,75 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
 PROMETHEUS_ROW_FIELDS = (*PROMETHEUS_JOB_FIELDS, "missed_count", "skipped_count")
 
 
-class RawRows:
-    """A ``values_list`` query's rows as the database returns them, converted on demand.
+# Big enough to read every row unfiltered (and stay under old SQLite's 999 parameters).
+READ_ALL_ABOVE = 500
 
-    Equal raw rows mean equal values, so a scrape compares these and converts (dates,
-    JSON: as the ORM would, by the same compiler) only the rows that changed.
+
+def _text_columns(model, names) -> list:
+    """The columns for a change check: dates and JSON as text, compared as they are.
+
+    Converting them (datetimes on both databases, JSON) was most of reading the rows.
     """
-
-    def __init__(self, queryset):
-        self._compiler = queryset.query.get_compiler(queryset.db)
-        self.rows = [tuple(row) for chunk in self._compiler.execute_sql(MULTI) for row in chunk]
-
-    def converted(self, rows: list[tuple]) -> list[tuple]:
-        return list(self._compiler.results_iter(results=[rows], tuple_expected=True))
+    columns = []
+    for name in names:
+        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+        if isinstance(field, (models.DateTimeField, models.JSONField)):
+            columns.append(Cast(name, output_field=models.TextField()))
+        else:
+            columns.append(name)
+    return columns
 
 
 @dataclass
 class PrometheusReading:
-    """One scrape's reads: raw job rows (PROMETHEUS_ROW_FIELDS) and next run times,
-    plus what is derived afresh (running and stuck runs, window statistics, scheduler)."""
+    """One scrape's reads: every job's row (PROMETHEUS_ROW_FIELDS, dates and JSON as text)
+    and next run time (as text), to tell what changed, plus what is derived afresh
+    (running and stuck runs, window statistics, the scheduler's status)."""
 
-    jobs: RawRows
-    next_run_rows: RawRows
+    rows: list[tuple]
+    next_runs: dict  # job id -> next run time as text
     running_runs: collections.Counter
     stuck: dict
     stats: dict
     status: SchedulerStatus
     running: bool  # a scheduler runs jobs, as PrometheusSnapshot.running
 
-    @property
-    def rows(self) -> list[tuple]:
-        return self.jobs.rows
+    @staticmethod
+    def changed_jobs(pks: list[int]) -> list[tuple[tuple, tuple]]:
+        """(row as in ``rows``, converted row) of these jobs, both from one read."""
+        jobs = job_list()
+        if len(pks) <= READ_ALL_ABOVE:
+            jobs = jobs.filter(pk__in=pks)
+        wanted = set(pks)
+        count = len(PROMETHEUS_ROW_FIELDS)
+        columns = _text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)
+        rows = jobs.values_list(*columns, *PROMETHEUS_ROW_FIELDS)
+        return [(row[:count], row[count:]) for row in rows if row[0] in wanted]
 
-    @functools.cached_property
-    def next_runs(self) -> dict:
-        """Job id -> its next run time as the database returned it."""
-        return dict(self.next_run_rows.rows)
-
-    def converted(self, rows: list[tuple]) -> list[tuple]:
-        return self.jobs.converted(rows)
-
-    def converted_next_runs(self, job_ids: list[str]) -> dict:
-        """Job id -> its next run time, converted, for these jobs (absent: none)."""
-        raw = self.next_runs
-        rows = [(job_id, raw[job_id]) for job_id in job_ids if job_id in raw]
-        return dict(self.next_run_rows.converted(rows))
+    @staticmethod
+    def changed_next_runs(job_ids: list[str]) -> dict[str, tuple]:
+        """Job id -> (next run time as text, as a datetime) of these jobs (absent: none)."""
+        stored = DjangoJob.objects.all()
+        if len(job_ids) <= READ_ALL_ABOVE:
+            stored = stored.filter(id__in=job_ids)
+        wanted = set(job_ids)
+        text = Cast("next_run_time", output_field=models.TextField())
+        rows = stored.values_list("id", text, "next_run_time")
+        return {job_id: (raw, value) for job_id, raw, value in rows if job_id in wanted}
 
 
 def prometheus_reading(*, now: datetime) -> PrometheusReading:
-    """What prometheus_snapshot reads, the job rows and next run times left raw."""
+    """What prometheus_snapshot reads, the job rows and next run times as text."""
     stats = window_statistics()
-    jobs = RawRows(job_list().values_list(*PROMETHEUS_ROW_FIELDS))
-    next_runs = RawRows(DjangoJob.objects.values_list("id", "next_run_time"))
+    rows = job_list().values_list(*_text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS))
+    text = Cast("next_run_time", output_field=models.TextField())
+    next_runs = dict(DjangoJob.objects.values_list("id", text))
     running_runs = running_by_job()
     stuck = stuck_runs_by_job(now=now)
     overview = scheduler_overview(now=now)
     return PrometheusReading(
-        jobs=jobs,
-        next_run_rows=next_runs,
+        rows=list(rows),
+        next_runs=next_runs,
         running_runs=running_runs,
         stuck=stuck,
         stats=stats,
