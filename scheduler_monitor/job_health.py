@@ -169,14 +169,16 @@ class PrometheusReading:
 def prometheus_reading(*, now: datetime) -> PrometheusReading:
     """What prometheus_snapshot reads, the job rows and next run times as text."""
     stats = window_statistics()
-    rows = job_list().values_list(*_text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS))
+    rows = list(job_list().values_list(*_text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)))
     text = Cast("next_run_time", output_field=models.TextField())
     next_runs = dict(DjangoJob.objects.values_list("id", text))
     running_runs = running_by_job()
     stuck = stuck_runs_by_job(now=now)
-    overview = scheduler_overview(now=now)
+    paused = PROMETHEUS_ROW_FIELDS.index("paused")
+    counts = (len(rows), sum(1 for row in rows if row[paused]))
+    overview = scheduler_overview(now=now, job_counts=counts)
     return PrometheusReading(
-        rows=list(rows),
+        rows=rows,
         next_runs=next_runs,
         running_runs=running_runs,
         stuck=stuck,
