@@ -2,19 +2,20 @@
 
 prometheus_client renders every line (``generate_latest``): a 1,000-job scrape is ~36,000
 lines that mostly did not change since the last one. Here each scrape reads the jobs' rows
-as the database returns them (no conversion: comparing them is the cheap part) and derives
+with dates and JSON as text (not converted: comparing them is the cheap part) and derives
 what depends on the clock or this process (overdue, running and stuck runs, window
-statistics). A job whose rows and derived values are equal to the last scrape's keeps its
-lines; the others are rendered by the encoder itself (one call for all of them) and cut
-into per-job, per-family pieces. The text is a HELP and TYPE line per family followed by
-one line per sample (label values and help text escape their newlines), so the body is
-byte for byte what the encoder gives for the same collector: tests/test_exposition_cache.py
-checks it after random changes and with the clock moving.
+statistics) for every job. A job whose rows and derived values are equal to the last
+scrape's keeps its lines; the others are rendered by the encoder itself (one call for all
+of them) and cut into per-job, per-family pieces. The text is a HELP and TYPE line per
+family followed by one line per sample (label values and help text escape their newlines),
+so the body is byte for byte what the encoder gives for the same collector:
+tests/test_exposition_cache.py checks it after random changes and with the clock moving.
 
 The body is kept in segments of SEGMENT_JOBS jobs of one family; only the segments holding
 a changed job are joined again, and each is gzipped once as its own gzip member (a gzip
 stream may be several members, RFC 1952 2.2; Prometheus' Go reader and Python's read them
-all). When nothing changed the previous body and its gzip are returned as they are.
+all; curl and browsers get one member, see reads_gzip_members). When nothing changed the
+previous body and its gzip are returned as they are.
 """
 
 import functools
@@ -114,8 +115,8 @@ class _EncoderCache:
 
 
 _caches: dict[object, _EncoderCache] = {}
-# job id -> (its raw row and next run time, the PrometheusJob they convert to); shared by
-# the encoders: converting rows (dates, JSON) was a third of a scrape.
+# job id -> ((its row and next run time as text), the PrometheusJob they convert to, (the
+# converted row, next run time)); shared by the encoders: converting rows was most of a read.
 _converted: dict[str, tuple] = {}
 _grace_settings: tuple = ()
 _members: dict[bytes, bytes] = {}  # segment -> its gzip member, kept one scrape
