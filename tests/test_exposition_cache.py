@@ -81,6 +81,7 @@ def test_it_equals_generate_latest_byte_for_byte_after_random_changes(
         body = exposition_cache.scheduler_body(collector, encoder)
         assert body.text == expected, (round_number, kinds)
         assert gzip.decompress(body.gzipped) == expected, (round_number, kinds)
+        assert gzip_members(body.gzipped_whole) == [expected], (round_number, kinds)
 
 
 def test_an_unchanged_job_is_not_rendered_again(clock, make_job, record_run, monkeypatch):
