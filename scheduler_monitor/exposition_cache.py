@@ -1,41 +1,50 @@
-"""The scheduler families' Prometheus text, reusing the lines of jobs that did not change.
+"""The scheduler families' Prometheus text, re-rendering only what changed since the last scrape.
 
-prometheus_client renders every line (``generate_latest``): 94 % of a 1,000-job scrape was
-formatting ~32,000 lines that mostly did not change since the last one. Here the lines of
-the jobs whose exported values changed are rendered by ``generate_latest`` (one call for
-all of them) and cut into per-job, per-family pieces; an unchanged job's pieces are reused.
-The text 0.0.4 format is a HELP and a TYPE line per family followed by one line per sample
-(label values and help text escape their newlines), so the body is byte for byte what
-``generate_latest`` gives for the same collector: tests/test_exposition_cache.py checks it.
+prometheus_client renders every line (``generate_latest``): a 1,000-job scrape is ~36,000
+lines that mostly did not change since the last one. Here each scrape reads the jobs' rows
+with dates and JSON as text (not converted: comparing them is the cheap part) and derives
+what depends on the clock or this process (overdue, running and stuck runs, window
+statistics) for every job. A job whose rows and derived values are equal to the last
+scrape's keeps its lines; the others are rendered by the encoder itself (one call for all
+of them) and cut into per-job, per-family pieces. The text is a HELP and TYPE line per
+family followed by one line per sample (label values and help text escape their newlines),
+so the body is byte for byte what the encoder gives for the same collector:
+tests/test_exposition_cache.py checks it after random changes and with the clock moving.
 
-Time-based values stay right: each scrape takes a new snapshot, and a job's pieces are
-reused only when every exported value (overdue included) is equal.
+The body is kept in segments of SEGMENT_JOBS jobs of one family; only the segments holding
+a changed job are joined again, and each is gzipped once as its own gzip member (a gzip
+stream may be several members, RFC 1952 2.2; Prometheus' Go reader and Python's read them
+all; curl and browsers get one member, see reads_gzip_members). When nothing changed the
+previous body and its gzip are returned as they are.
 """
 
-import dataclasses
 import functools
-import operator
+import gzip
 import struct
 import threading
 import zlib
+from dataclasses import dataclass, field
 
+from django.utils import timezone
 from prometheus_client import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
-from scheduler_monitor import conf, job_health
+from scheduler_monitor import conf, job_health, scheduler_event_metrics
 from scheduler_monitor.exposition import SchedulerCollector
+from scheduler_monitor.notification_metrics import notification_families
 
 GZIP_LEVEL = 3  # level 9 (gzip.compress's default) cost 130 ms more a 4.5 MB scrape
-
-_lock = threading.Lock()
-# job id -> (shape, exported values, {family key: its lines}); replaced each scrape.
-_pieces: dict[object, dict[str, tuple]] = {}  # per encoder
-_headers: dict[object, tuple] = {}  # per encoder: (shape, {family key: its lines})
-_deflated: dict[bytes, bytes] = {}  # segment -> its deflated bytes, kept one scrape
-SEGMENT_JOBS = 64
+SEGMENT_JOBS = 16  # smaller: less to gzip again per changed job, a larger gzipped body
+EOF_LINE = b"# EOF\n"
 # gzip header (RFC 1952: deflate, no name, mtime 0, unknown OS) and an empty final block.
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 FINAL_BLOCK = b"\x03\x00"
+# Families rendered whole at each scrape: not per job, a line or a few.
+SCHEDULER_FAMILIES = ("up", "heartbeat")
+EVENT_FAMILIES = ("missed", "skipped")
+NOTIFICATIONS = "notifications_"  # keys of the incident/notification families, rendered whole
+
+_lock = threading.Lock()
 
 
 class _Families:
@@ -46,20 +55,6 @@ class _Families:
 
     def collect(self):
         return iter(self.families)
-
-
-# Every field but the lateness, which counts only as overdue or not.
-_row_values = operator.attrgetter(
-    *(f.name for f in dataclasses.fields(job_health.PrometheusJob) if f.name != "late_seconds")
-)
-
-
-def _exported(job: job_health.PrometheusJob) -> tuple:
-    """What the job's lines depend on: its values, with lateness reduced to overdue or not."""
-    return (job.overdue, _row_values(job))
-
-
-EOF_LINE = b"# EOF\n"
 
 
 def is_openmetrics(encoder) -> bool:
@@ -85,130 +80,314 @@ def _render(encoder, families) -> bytes:
     return without_eof(encoder, encoder(_Families(families)))
 
 
+class Body:
+    """One scrape's scheduler families: segments, their join and their gzip, made once."""
+
+    def __init__(self, segments: list[bytes], closing: bytes):
+        self.segments = segments  # without the closing line
+        self.closing = closing  # OpenMetrics' ``# EOF``, else empty
+        self.whole: dict[str, bytes] = {}  # the families rendered whole, by key
+
+    @functools.cached_property
+    def text(self) -> bytes:
+        return b"".join(self.segments) + self.closing
+
+    @functools.cached_property
+    def gzipped(self) -> bytes:
+        """As several gzip members (for scrapers: see reads_gzip_members)."""
+        return gzipped([*self.segments, self.closing])
+
+    @functools.cached_property
+    def gzipped_whole(self) -> bytes:
+        """As one gzip member (for any client)."""
+        return gzipped_whole([*self.segments, self.closing], self.text)
+
+
+@dataclass
+class _EncoderCache:
+    """What one encoder rendered at the last scrape."""
+
+    shape: tuple = ()
+    headers: dict = field(default_factory=dict)  # family key -> HELP and TYPE lines
+    jobs: dict = field(default_factory=dict)  # job id -> (key, {family key: its lines})
+    order: tuple = ()  # job ids in exposition order
+    blocks: dict = field(default_factory=dict)  # (family key, block) -> segment
+    whole: dict = field(default_factory=dict)  # family key -> (samples, its text)
+    body: Body | None = None
+
+
+_caches: dict[object, _EncoderCache] = {}
+# job id -> ((its row and next run time as text), the PrometheusJob they convert to, (the
+# converted row, next run time)); shared by the encoders: converting rows was most of a read.
+_converted: dict[str, tuple] = {}
+_grace_settings: tuple = ()
+_members: dict[bytes, bytes] = {}  # segment -> its gzip member, kept one scrape
+_deflated: dict[bytes, bytes] = {}  # segment -> its deflated bytes, kept one scrape
+
+
 def scheduler_text(collector: SchedulerCollector | None = None, encoder=generate_latest) -> bytes:
     """``encoder(collector)``, with unchanged jobs' lines reused."""
-    segments = scheduler_segments(collector, encoder)
-    if is_openmetrics(encoder):
-        segments.append(EOF_LINE)
-    return b"".join(segments)
+    return scheduler_body(collector, encoder).text
 
 
 def scheduler_segments(
     collector: SchedulerCollector | None = None, encoder=generate_latest
 ) -> list[bytes]:
-    """``encoder(collector)`` in consecutive pieces of up to SEGMENT_JOBS jobs' lines.
+    """``encoder(collector)`` in consecutive pieces, without OpenMetrics' ``# EOF`` line."""
+    return list(scheduler_body(collector, encoder).segments)
+
+
+def scheduler_body(collector: SchedulerCollector | None = None, encoder=generate_latest) -> Body:
+    """``encoder(collector)`` as a Body: the previous one when nothing it shows changed.
 
     ``encoder``: prometheus_client's ``generate_latest`` (text 0.0.4) or its OpenMetrics
-    one, whose ``# EOF`` line the caller adds after the last family. Joined, the pieces
-    are the body; gzipped() deflates each piece once while it stays equal.
+    one. Reads the rows each time (a fixed number of queries): never a stale line.
     """
     base = encoder.func if isinstance(encoder, functools.partial) else encoder
     if base not in (generate_latest, openmetrics_latest):
         raise ValueError(f"unsupported encoder {encoder!r}")
-    cache_key = _encoder_key(encoder)
     collector = collector or SchedulerCollector()
-    snapshot = job_health.prometheus_snapshot()
+    now = timezone.now()
+    reading = job_health.prometheus_reading(now=now)
     bounds = conf.get("HISTOGRAM_BUCKETS")
     families = collector._families()
     shape = (tuple(bounds), tuple(families))
+    scheduler = {key: families[key] for key in SCHEDULER_FAMILIES}
+    collector._add_scheduler(scheduler, reading)
+    degraded = scheduler_event_metrics.degraded_family()
+    notifications = notification_families()
     with _lock:
-        previous = _pieces.get(cache_key, {})
-        fresh: dict[str, tuple] = {}
-        changed = []
-        for job in snapshot.jobs:
-            key = _exported(job)
-            cached = previous.get(job.job_id)
-            if cached is not None and cached[0] == shape and cached[1] == key:
-                fresh[job.job_id] = cached
-            else:
-                changed.append((job, key))
-        for job, key in changed:
-            fresh[job.job_id] = (shape, key, {})
-        headers = _family_headers(encoder, collector, shape)
-        _render_changed(encoder, collector, changed, bounds, headers, fresh)
-        _pieces[cache_key] = fresh
-    collector._add_scheduler(families, snapshot)
+        jobs = _jobs_now(reading, now)
+        cache = _caches.setdefault(_encoder_key(encoder), _EncoderCache())
+        if cache.shape != shape:
+            cache.shape, cache.headers, cache.jobs, cache.blocks = shape, {}, {}, {}
+            cache.whole, cache.body = {}, None
+        changed = [
+            (index, converted, key)
+            for index, (job_id, key, converted) in enumerate(jobs)
+            if cache.jobs.get(job_id, (None,))[0] != key
+        ]
+        order = tuple(job_id for job_id, _, _ in jobs)
+        whole = {key: _whole(encoder, cache, key, family) for key, family in scheduler.items()}
+        whole["degraded"] = _whole(encoder, cache, "degraded", degraded)
+        for index, family in enumerate(notifications):
+            key = f"{NOTIFICATIONS}{index}"
+            whole[key] = _whole(encoder, cache, key, family)
+        unchanged = not changed and order == cache.order and cache.body is not None
+        if unchanged and all(cache.body.whole[key] is text for key, text in whole.items()):
+            return cache.body
+        fresh_jobs = _fresh_jobs(reading, now, changed)
+        _render_changed(encoder, collector, cache, changed, fresh_jobs, bounds)
+        cache.jobs = {job_id: cache.jobs[job_id] for job_id in order}
+        dirty = {index // SEGMENT_JOBS for index, _, _ in changed}
+        if order != cache.order:
+            dirty = set(range(len(order) // SEGMENT_JOBS + 1))
+        cache.order = order
+        body = Body(_segments(cache, families, whole, dirty), EOF_LINE * is_openmetrics(encoder))
+        body.whole = whole
+        cache.body = body
+        return body
+
+
+def _jobs_now(reading, now) -> list[tuple]:
+    """(job id, what its lines depend on, (converted row, next run time)) per job.
+
+    Rows equal to the last scrape's keep their conversion; the others are read again,
+    converted, with the text they compare by from the same read. Overdue, running, stuck
+    and window statistics are derived afresh for every job: they change with the clock
+    and other tables.
+    """
+    global _converted, _grace_settings
+    grace_settings = (conf.get("OVERDUE_GRACE_FRACTION"), conf.get("OVERDUE_GRACE_MIN_SECONDS"))
+    if grace_settings != _grace_settings:  # the converted jobs hold their effective grace
+        _converted, _grace_settings = {}, grace_settings
+    previous, fresh, convert = _converted, {}, []
+    for row in reading.rows:
+        job_id = row[1]
+        cached = previous.get(job_id)
+        if cached is not None and cached[0] == (row, reading.next_runs.get(job_id)):
+            fresh[job_id] = cached
+        else:
+            convert.append(row)
+    if convert:
+        changed = reading.changed_jobs([row[0] for row in convert])
+        next_runs = reading.changed_next_runs([row[1] for row in convert])
+        # Built here only for what depends on the rows alone (overdue's inputs).
+        jobs = job_health.prometheus_jobs(
+            [row for _, row in changed],
+            next_runs={job_id: value for job_id, (_, value) in next_runs.items()},
+            running={},
+            stuck={},
+            stats={},
+            now=now,
+        )
+        for (text_row, row), job in zip(changed, jobs, strict=True):
+            next_text, next_run = next_runs.get(job.job_id, (None, None))
+            fresh[job.job_id] = ((text_row, next_text), job, (row, next_run))
+    _converted = fresh
+    jobs = []
+    for row in reading.rows:
+        job_id = row[1]
+        if job_id not in fresh:
+            continue  # deleted since the first read
+        raw, job, converted = fresh[job_id]
+        key = (
+            raw,
+            job_health.job_overdue(job, now),
+            reading.running_runs.get(row[0], 0),
+            len(reading.stuck.get(job_id, ())),
+            reading.stats.get(job_id),
+        )
+        jobs.append((job_id, key, converted))
+    return jobs
+
+
+def _fresh_jobs(reading, now, changed) -> list[tuple]:
+    """PrometheusJob and event counts of each changed job, from this scrape's reads."""
+    rows = [converted[0] for _, converted, _ in changed]
+    next_runs = {row[1]: next_run for (row, next_run) in (c for _, c, _ in changed)}
+    jobs = job_health.prometheus_jobs(
+        rows,
+        next_runs=next_runs,
+        running=reading.running_runs,
+        stuck=reading.stuck,
+        stats=reading.stats,
+        now=now,
+    )
+    return [(job, row[-2:]) for job, row in zip(jobs, rows, strict=True)]  # missed, skipped
+
+
+def _whole(encoder, cache: _EncoderCache, key: str, family) -> bytes:
+    """A family rendered whole, the same bytes object while its samples stay equal."""
+    cached = cache.whole.get(key)
+    if cached is not None and cached[0] == family.samples:
+        return cached[1]
+    text = _render(encoder, [family])
+    cache.whole[key] = (family.samples, text)
+    return text
+
+
+def _render_changed(encoder, collector, cache: _EncoderCache, changed, jobs, bounds) -> None:
+    """Render the changed jobs' lines in one ``encoder`` call and cut them up."""
+    families = collector._families()
+    for key in SCHEDULER_FAMILIES:
+        del families[key]
+    families.update(zip(EVENT_FAMILIES, scheduler_event_metrics.job_families(), strict=True))
+    if not cache.headers:
+        cache.headers = {key: _render(encoder, [f]) for key, f in families.items()}
+    if not changed:
+        return
+    counts = []
+    for job, events in jobs:
+        before = {name: len(family.samples) for name, family in families.items()}
+        collector._add_job(families, job, bounds)
+        labels = [job.job_id, job.job_name, job.owner, job.category]
+        scheduler_event_metrics.add_job(families["missed"], families["skipped"], labels, *events)
+        counts.append({name: len(f.samples) - before[name] for name, f in families.items()})
+    lines = _render(encoder, list(families.values())).split(b"\n")
+    pieces = [{} for _ in changed]
+    at = 0
+    for name in families:
+        at += cache.headers[name].count(b"\n")  # the family's HELP and TYPE (and UNIT) lines
+        for job_pieces, count in zip(pieces, counts, strict=True):
+            if count[name]:
+                job_pieces[name] = b"\n".join(lines[at : at + count[name]]) + b"\n"
+                at += count[name]
+    for (_, _, key), (job, _), job_pieces in zip(changed, jobs, pieces, strict=True):
+        cache.jobs[job.job_id] = (key, job_pieces)
+
+
+def _segments(cache: _EncoderCache, families, whole, dirty) -> list[bytes]:
+    """The body's segments in exposition order, joining again only the ``dirty`` blocks."""
     segments = []
-    pieces = [fresh[job.job_id][2] for job in snapshot.jobs]
-    for name, family in families.items():
-        if family.samples:  # not per job: rendered whole, it is a line or two
-            segments.append(_render(encoder, [family]))
-            continue
-        segments.append(headers[name])
-        for first in range(0, len(pieces), SEGMENT_JOBS):
-            block = pieces[first : first + SEGMENT_JOBS]
-            segments.append(b"".join(job_pieces.get(name, b"") for job_pieces in block))
-    # The scheduler's event counters and the incident figures follow, as in collect().
-    tail = collector.tail_families()
-    if tail:
-        segments.append(_render(encoder, tail))
+    pieces = [cache.jobs[job_id][1] for job_id in cache.order]
+    blocks = {}
+
+    def per_job(name):
+        segments.append(cache.headers[name])
+        for block, first in enumerate(range(0, len(pieces), SEGMENT_JOBS)):
+            segment = cache.blocks.get((name, block))
+            if block in dirty or segment is None:
+                chunk = pieces[first : first + SEGMENT_JOBS]
+                segment = b"".join(job.get(name, b"") for job in chunk)
+            blocks[name, block] = segment
+            if segment:
+                segments.append(segment)
+
+    for name in families:
+        if name in whole:
+            segments.append(whole[name])
+        else:
+            per_job(name)
+    # The scheduler's event counters follow the job families, as in collect().
+    for name in EVENT_FAMILIES:
+        per_job(name)
+    segments.append(whole["degraded"])
+    # The incident and notification figures close the body, as in collect().
+    segments.extend(text for key, text in whole.items() if key.startswith(NOTIFICATIONS))
+    cache.blocks = blocks
     return segments
 
 
-def _render_changed(encoder, collector, changed, bounds, headers, fresh) -> None:
-    """Render the changed jobs' lines in one ``encoder`` call and cut them up."""
-    if not changed:
-        return
-    families = collector._families()
-    counts = []
-    for job, _ in changed:
-        before = {name: len(family.samples) for name, family in families.items()}
-        collector._add_job(families, job, bounds)
-        counts.append({name: len(f.samples) - before[name] for name, f in families.items()})
-    lines = _render(encoder, list(families.values())).split(b"\n")
-    at = 0
-    for name in families:
-        at += headers[name].count(b"\n")  # the family's HELP and TYPE (and UNIT) lines
-        for (job, _), count in zip(changed, counts, strict=True):
-            if count[name]:
-                fresh[job.job_id][2][name] = b"\n".join(lines[at : at + count[name]]) + b"\n"
-                at += count[name]
-
-
-def _family_headers(encoder, collector, shape) -> dict[str, bytes]:
-    """Each family's HELP and TYPE lines, as ``encoder`` writes them."""
-    cached = _headers.get(_encoder_key(encoder))
-    if cached is not None and cached[0] == shape:
-        return cached[1]
-    headers = {name: _render(encoder, [family]) for name, family in collector._families().items()}
-    _headers[_encoder_key(encoder)] = (shape, headers)
-    return headers
-
-
 def gzipped(segments: list[bytes]) -> bytes:
-    """The joined segments as one gzip member, each segment deflated once while unchanged.
+    """The joined segments gzipped, as one gzip member per segment, each made once.
+
+    A segment equal to one of the last call's reuses its member: a scrape where 1 % of
+    jobs changed gzips ~15 % of the body again.
+    """
+    global _members
+    previous, fresh = _members, {}
+    for segment in segments:
+        if not segment or segment in fresh:
+            continue
+        member = previous.get(segment)
+        if member is None:
+            member = gzip.compress(segment, compresslevel=GZIP_LEVEL, mtime=0)
+        fresh[segment] = member
+    _members = fresh
+    return b"".join(fresh[segment] for segment in segments if segment) or gzip.compress(b"")
+
+
+def reads_gzip_members(accept: str) -> bool:
+    """Whether a client sending this Accept header reads a gzip body of several members.
+
+    Every Prometheus-compatible scraper names the exposition format it wants, and they are
+    Go programs (Prometheus, vmagent, the OpenTelemetry collector, Telegraf) whose gzip
+    reader reads every member; Go's HTTP client sends no Accept at all. curl (``*/*``)
+    and browsers read only the first member, so they get one (gzipped_whole).
+    """
+    accept = accept.strip()
+    return not accept or "openmetrics-text" in accept or "version=0.0.4" in accept
+
+
+def gzipped_whole(segments: list[bytes], text: bytes) -> bytes:
+    """``text`` (the segments joined) as one gzip member, each segment deflated once.
 
     Each segment is deflated on its own and ended with a full flush (byte-aligned, no
     reference to what came before), so deflated segments can be put one after another
-    (as pigz does): a scrape where 1 % of jobs changed deflates ~5 % of the body again.
+    (as pigz does); only the checksum is computed over the whole text again.
     """
     global _deflated
-    previous = _deflated
-    fresh: dict[bytes, bytes] = {}
-    out = [GZIP_HEADER]
-    crc = 0
-    size = 0
+    previous, fresh = _deflated, {}
     for segment in segments:
-        deflated = fresh.get(segment)
-        if deflated is None:
-            deflated = previous.get(segment)
+        if not segment or segment in fresh:
+            continue
+        deflated = previous.get(segment)
         if deflated is None:
             compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
             deflated = compressor.compress(segment) + compressor.flush(zlib.Z_FULL_FLUSH)
         fresh[segment] = deflated
-        out.append(deflated)
-        crc = zlib.crc32(segment, crc)
-        size += len(segment)
     _deflated = fresh
-    out.append(FINAL_BLOCK)
-    out.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
+    out = [GZIP_HEADER, *(fresh[segment] for segment in segments if segment), FINAL_BLOCK]
+    out.append(struct.pack("<II", zlib.crc32(text), len(text) & 0xFFFFFFFF))
     return b"".join(out)
 
 
 def reset() -> None:
     """Forget every rendered piece (tests; a new process starts without them)."""
-    global _deflated
+    global _converted, _members, _deflated
     with _lock:
-        _pieces.clear()
-        _headers.clear()
+        _caches.clear()
+        _converted = {}
+        _members = {}
         _deflated = {}

@@ -6,11 +6,13 @@ import collections
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import models
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.jobs import job_list, window_statistics
-from scheduler_monitor.models import JobRun, RunStatus
+from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
 from scheduler_monitor.schedule_health import (
     effective_grace_seconds,
     late_seconds,
@@ -91,13 +93,122 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
     stats = window_statistics()
     rows = job_list().values_list(*PROMETHEUS_JOB_FIELDS)
     next_runs = dict(DjangoJob.objects.values_list("id", "next_run_time"))
+    jobs = prometheus_jobs(
+        rows,
+        next_runs=next_runs,
+        running=running_by_job(),
+        stuck=stuck_runs_by_job(now=now),
+        stats=stats,
+        now=now,
+    )
+    overview = scheduler_overview(now=now)
+    return PrometheusSnapshot(jobs=jobs, status=overview.status, running=overview.running)
+
+
+# The scrape's rows: PrometheusJob's fields, then the event counters of the same job.
+PROMETHEUS_ROW_FIELDS = (*PROMETHEUS_JOB_FIELDS, "missed_count", "skipped_count")
+
+
+# Big enough to read every row unfiltered (and stay under old SQLite's 999 parameters).
+READ_ALL_ABOVE = 500
+
+
+def _text_columns(model, names) -> list:
+    """The columns for a change check: dates and JSON as text, compared as they are.
+
+    Converting them (datetimes on both databases, JSON) was most of reading the rows.
+    """
+    columns = []
+    for name in names:
+        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+        if isinstance(field, (models.DateTimeField, models.JSONField)):
+            columns.append(Cast(name, output_field=models.TextField()))
+        else:
+            columns.append(name)
+    return columns
+
+
+@dataclass
+class PrometheusReading:
+    """One scrape's reads: every job's row (PROMETHEUS_ROW_FIELDS, dates and JSON as text)
+    and next run time (as text), to tell what changed, plus what is derived afresh
+    (running and stuck runs, window statistics, the scheduler's status)."""
+
+    rows: list[tuple]
+    next_runs: dict  # job id -> next run time as text
+    running_runs: collections.Counter
+    stuck: dict
+    stats: dict
+    status: SchedulerStatus
+    running: bool  # a scheduler runs jobs, as PrometheusSnapshot.running
+
+    @staticmethod
+    def changed_jobs(pks: list[int]) -> list[tuple[tuple, tuple]]:
+        """(row as in ``rows``, converted row) of these jobs, both from one read."""
+        jobs = job_list()
+        if len(pks) <= READ_ALL_ABOVE:
+            jobs = jobs.filter(pk__in=pks)
+        wanted = set(pks)
+        count = len(PROMETHEUS_ROW_FIELDS)
+        columns = _text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)
+        rows = jobs.values_list(*columns, *PROMETHEUS_ROW_FIELDS)
+        return [(row[:count], row[count:]) for row in rows if row[0] in wanted]
+
+    @staticmethod
+    def changed_next_runs(job_ids: list[str]) -> dict[str, tuple]:
+        """Job id -> (next run time as text, as a datetime) of these jobs (absent: none)."""
+        stored = DjangoJob.objects.all()
+        if len(job_ids) <= READ_ALL_ABOVE:
+            stored = stored.filter(id__in=job_ids)
+        wanted = set(job_ids)
+        text = Cast("next_run_time", output_field=models.TextField())
+        rows = stored.values_list("id", text, "next_run_time")
+        return {job_id: (raw, value) for job_id, raw, value in rows if job_id in wanted}
+
+
+def prometheus_reading(*, now: datetime) -> PrometheusReading:
+    """What prometheus_snapshot reads, the job rows and next run times as text."""
+    stats = window_statistics()
+    rows = list(job_list().values_list(*_text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)))
+    text = Cast("next_run_time", output_field=models.TextField())
+    next_runs = dict(DjangoJob.objects.values_list("id", text))
+    running_runs = running_by_job()
+    stuck = stuck_runs_by_job(now=now)
+    paused = PROMETHEUS_ROW_FIELDS.index("paused")
+    counts = (len(rows), sum(1 for row in rows if row[paused]))
+    overview = scheduler_overview(now=now, job_counts=counts)
+    return PrometheusReading(
+        rows=rows,
+        next_runs=next_runs,
+        running_runs=running_runs,
+        stuck=stuck,
+        stats=stats,
+        status=overview.status,
+        running=overview.running,
+    )
+
+
+def running_by_job() -> collections.Counter:
+    """Runs in progress per job primary key."""
     # Counted in Python: with GROUP BY job_id, SQLite reads the whole table in job order
     # (105 ms at 1,000,000 runs) instead of the few running rows by (status, started_at).
-    running = collections.Counter(
+    return collections.Counter(
         JobRun.objects.filter(status=RunStatus.RUNNING).order_by().values_list("job_id", flat=True)
     )
-    stuck = stuck_runs_by_job(now=now)
-    jobs = [
+
+
+def job_overdue(job: PrometheusJob, now: datetime) -> bool:
+    """Whether ``job`` is overdue at ``now`` (its lateness as prometheus_jobs sets it)."""
+    return past_grace(None if job.paused else late_seconds(job.next_run_at, now), job.grace_seconds)
+
+
+def prometheus_jobs(rows, *, next_runs, running, stuck, stats, now) -> list[PrometheusJob]:
+    """PrometheusJobs of ``rows`` (PROMETHEUS_JOB_FIELDS, converted; more columns ignored).
+
+    ``next_runs``: job id -> next run time; ``running``: job pk -> runs in progress;
+    ``stuck``: job id -> stuck runs; ``stats``: job id -> window Stats.
+    """
+    return [
         PrometheusJob(
             job_id=job_id,
             job_name=name,
@@ -140,7 +251,6 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
             grace,
             timed_out,
             retried,
+            *_,
         ) in rows
     ]
-    overview = scheduler_overview(now=now)
-    return PrometheusSnapshot(jobs=jobs, status=overview.status, running=overview.running)

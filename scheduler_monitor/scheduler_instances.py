@@ -31,8 +31,13 @@ class SchedulerStatus:
     paused_jobs: int
 
 
-def scheduler_status(*, now: datetime | None = None) -> SchedulerStatus:
-    """Whether a scheduler is alive: its heartbeat is fresh and it has not recorded a stop."""
+def scheduler_status(
+    *, now: datetime | None = None, job_counts: tuple[int, int] | None = None
+) -> SchedulerStatus:
+    """Whether a scheduler is alive: its heartbeat is fresh and it has not recorded a stop.
+
+    ``job_counts``: (registered, paused) when the caller has counted them already.
+    """
     now = now or timezone.now()
     instance = SchedulerInstance.objects.order_by("-heartbeat_at").first()
     stale_after = timedelta(
@@ -41,13 +46,15 @@ def scheduler_status(*, now: datetime | None = None) -> SchedulerStatus:
     running = bool(
         instance and instance.stopped_at is None and now - instance.heartbeat_at <= stale_after
     )
-    jobs = job_list()
+    if job_counts is None:
+        jobs = job_list()
+        job_counts = (jobs.count(), jobs.filter(paused=True).count())
     return SchedulerStatus(
         running=running,
         instance=instance,
         heartbeat_age_seconds=(now - instance.heartbeat_at).total_seconds() if instance else None,
-        registered_jobs=jobs.count(),
-        paused_jobs=jobs.filter(paused=True).count(),
+        registered_jobs=job_counts[0],
+        paused_jobs=job_counts[1],
     )
 
 
@@ -138,10 +145,14 @@ class SchedulerOverview:
         return scheduler_runs_jobs(self.roles, lambda: self.status.running)
 
 
-def scheduler_overview(*, now: datetime | None = None) -> SchedulerOverview:
-    """Status and roles in one go (five queries)."""
+def scheduler_overview(
+    *, now: datetime | None = None, job_counts: tuple[int, int] | None = None
+) -> SchedulerOverview:
+    """Status and roles in one go (five queries, three given ``job_counts``)."""
     now = now or timezone.now()
-    return SchedulerOverview(status=scheduler_status(now=now), roles=scheduler_roles(now=now))
+    return SchedulerOverview(
+        status=scheduler_status(now=now, job_counts=job_counts), roles=scheduler_roles(now=now)
+    )
 
 
 def scheduler_instance_start() -> SchedulerInstance:

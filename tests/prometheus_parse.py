@@ -1,5 +1,7 @@
 """Read an exposition back with prometheus_client's own parser, into plain dicts."""
 
+import zlib
+
 from prometheus_client.parser import text_string_to_metric_families
 
 KEY_LABELS = ("job_id",)
@@ -26,3 +28,14 @@ def sample(families: dict, sample_name: str, **labels) -> float | None:
     ]
     assert len(found) <= 1, f"{len(found)} samples {sample_name} {labels}"
     return found[0] if found else None
+
+
+def gzip_members(data: bytes) -> list[bytes]:
+    """Each gzip member of ``data`` decompressed, read one member at a time as zlib does."""
+    members = []
+    while data:
+        reader = zlib.decompressobj(wbits=31)
+        members.append(reader.decompress(data))
+        assert reader.eof, "a gzip member is cut short"
+        data = reader.unused_data
+    return members

@@ -20,20 +20,27 @@ def exposition(request: HttpRequest, registry) -> HttpResponse:
 
     ``registry``: what to export beside the scheduler families (None: nothing). The
     scheduler families come from exposition_cache: byte for byte the encoder's output,
-    with unchanged jobs' lines reused.
+    with unchanged jobs' lines reused, and the whole body (and its gzip) reused when
+    nothing in it changed. Scrapers get the gzip as one member per segment (nothing to
+    checksum again), other clients (curl, browsers) as one member.
     """
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    segments = []
-    if registry is not None:
-        segments.append(exposition_cache.without_eof(encoder, encoder(registry)))
-    segments += exposition_cache.scheduler_segments(encoder=encoder)
-    if exposition_cache.is_openmetrics(encoder):
-        segments.append(exposition_cache.EOF_LINE)
+    body = exposition_cache.scheduler_body(encoder=encoder)
     compress = gzip_accepted(request.headers.get("Accept-Encoding", ""))
-    response = HttpResponse(
-        exposition_cache.gzipped(segments) if compress else b"".join(segments),
-        content_type=content_type,
-    )
+    members = exposition_cache.reads_gzip_members(request.headers.get("Accept", ""))
+    if registry is not None:
+        segments = [exposition_cache.without_eof(encoder, encoder(registry)), *body.segments]
+        segments.append(body.closing)
+        content = b"".join(segments)
+        if compress and members:
+            content = exposition_cache.gzipped(segments)
+        elif compress:
+            content = exposition_cache.gzipped_whole(segments, content)
+    elif not compress:
+        content = body.text
+    else:
+        content = body.gzipped if members else body.gzipped_whole
+    response = HttpResponse(content, content_type=content_type)
     if compress:
         response["Content-Encoding"] = "gzip"
     response["Vary"] = "Accept, Accept-Encoding"

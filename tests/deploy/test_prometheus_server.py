@@ -4,18 +4,24 @@ import json
 import math
 import re
 import statistics
+import subprocess
+import urllib.request
 from datetime import timedelta
 
 import pytest
 import yaml
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
+from prometheus_client import generate_latest
 from rest_framework.authtoken.models import Token
 
 from scheduler_monitor import conf
+from scheduler_monitor.exposition import SchedulerCollector
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
 from tests.deploy.prometheus_server import DEPLOY, prometheus_server, scrape_config
+from tests.external import require_binary
 from tests.live_app import gunicorn_app, wait_until
+from tests.prometheus_parse import gzip_members
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -160,4 +166,62 @@ def test_it_is_scraped_and_every_dashboard_and_rule_expression_evaluates(
             assert prom.values("resets(scheduler_job_duration_seconds_bucket[1h]) > 0") == []
             assert prom.value('scheduler_job_success_total{job_id="report"}') == (
                 report.success_count
+            )
+
+
+# What Prometheus 2.x sends with every scrape (scrape/scrape.go): OpenMetrics first, gzip.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+def test_it_reads_every_gzip_member_of_a_scrape_of_many_jobs(make_job, record_run, tmp_path):
+    """The gzipped body is one gzip member per segment of 16 jobs of a family (~130 here):
+    Prometheus reads them all (every sample counted), and a run of the job whose lines sit
+    in the last members shows up."""
+    jobs = [make_job(f"many_{i:03d}", category=f"Category {i % 3}") for i in range(100)]
+    for job in jobs[::4]:
+        record_run(job)
+    user = User.objects.create_user("prometheus", password="x" * 12)
+    user.user_permissions.add(Permission.objects.get(codename="view_jobdefinition"))
+    token = Token.objects.create(user=user).key
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    last = JobDefinition.objects.order_by("category", "job_id").last()
+    with gunicorn_app() as base:
+        request = urllib.request.Request(
+            f"{base}/api/v1/scheduler/metrics/prometheus",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": PROMETHEUS_ACCEPT,
+                "Accept-Encoding": "gzip",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            assert response.headers["Content-Encoding"] == "gzip"
+            members = gzip_members(response.read())
+        text = b"".join(members)
+        assert len(members) > 100
+        # curl reads only a first gzip member: it is given the body as one.
+        curl = subprocess.run(
+            [require_binary("curl"), "-sS", "--compressed", "-H", f"Authorization: Bearer {token}"]
+            + [f"{base}/api/v1/scheduler/metrics/prometheus"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        assert curl == generate_latest(SchedulerCollector())
+        samples = [line for line in text.splitlines() if line and not line.startswith(b"#")]
+        config = scrape_config(target=base.removeprefix("http://"), token_file=token_file)
+        with prometheus_server(config) as prom:
+            prom.wait_for_value(
+                'scrape_samples_scraped{job="scheduler_monitor"}', lambda v: v == len(samples)
+            )
+            assert prom.value('up{job="scheduler_monitor"}') == 1
+            assert prom.value('count(scheduler_job_success_total{job="scheduler_monitor"})') == 100
+            for _ in range(3):
+                record_run(last)
+            prom.wait_for_value(
+                f'scheduler_job_success_total{{job="scheduler_monitor",job_id="{last.job_id}"}}',
+                lambda v: v == 3 + (last in jobs[::4]),
             )
