@@ -33,6 +33,9 @@ RUN_COLUMNS = [
     "hostname",
     "pid",
     "recorded_at",
+    # NOT NULL without a database default (added by later migrations)
+    "attempt",
+    "params",
 ]
 
 
@@ -66,6 +69,8 @@ def generate_runs(job_pks: list[int], runs: int, days: float, now: datetime, see
                 "bench",
                 1,
                 finished,
+                1,
+                "{}",
             )
 
 
