@@ -409,3 +409,39 @@ def test_alert_texts_and_units_follow_the_active_language(make_job, runs):
             rules=[{"name": "d", "severity": "critical", "kind": "scheduler_down"}]
         )
     assert down.message == "从未启动过调度器"
+
+
+@pytest.mark.django_db
+def test_every_rule_firing_for_2_or_8_jobs_costs_the_same_queries(make_job, runs):
+    """The jobs are loaded with only the columns the rules read: a rule reading another
+    one would cost a query per job here."""
+    scheduler_instances.scheduler_instance_start()
+
+    def firing_job():
+        job = make_job(
+            expected_interval_seconds=3600,
+            last_status="timed_out",
+            timeout_seconds=30,
+        )
+        runs(job, [S, F, F, F, F], durations=[100.0] * 4 + [9000.0])
+        job.refresh_from_db()
+        job.last_status, job.timeout_seconds = "timed_out", 30
+        job.save(update_fields=["last_status", "timeout_seconds"])
+        DjangoJob.objects.create(
+            id=job.job_id, next_run_time=NOW - timedelta(hours=1), job_state=b""
+        )
+        JobRun.objects.create(job=job, status="running", started_at=NOW - timedelta(hours=3))
+
+    def fired_kinds_and_queries():
+        firing_alerts()  # warm the window first
+        with CaptureQueriesContext(connection) as captured:
+            alerts = firing_alerts()
+        return {a.kind for a in alerts}, len(captured)
+
+    for _ in range(2):
+        firing_job()
+    kinds, few = fired_kinds_and_queries()
+    assert kinds >= {"failure_ratio", "consecutive_failures", "overdue", "stuck", "timed_out"}
+    for _ in range(6):
+        firing_job()
+    assert fired_kinds_and_queries() == (kinds, few)

@@ -124,3 +124,63 @@ def test_rolled_up_failures_are_read_once_and_again_after_a_prune_wrote_more(
         assert rolled_up_failures(first) == {(job.pk, first + timedelta(days=1)): 3}
     rollup(first + timedelta(days=2), 5)
     assert rolled_up_failures(first)[(job.pk, first + timedelta(days=2))] == 5
+
+
+def test_a_rollup_merged_in_place_shows_within_the_recheck_interval(make_job, monkeypatch):
+    """A new rollup shows at once; one a prune merged more runs into shows after the
+    recheck interval (its count and highest id did not change), never stays stale."""
+    from scheduler_monitor import failure_counts
+    from scheduler_monitor.failure_counts import rolled_up_failures
+    from scheduler_monitor.models import JobRunDailyRollup
+
+    clock = [1000.0]
+    monkeypatch.setattr(failure_counts, "monotonic", lambda: clock[0])
+    job = make_job()
+    first = NOW.date() - timedelta(days=29)
+    day = first + timedelta(days=1)
+    rollup = JobRunDailyRollup.objects.create(
+        job=job, day=day, runs=10, failures=3, missed=1, rolled_up_at=NOW
+    )
+    assert rolled_up_failures(first) == {(job.pk, day): 4}
+    JobRunDailyRollup.objects.filter(pk=rollup.pk).update(
+        failures=6, rolled_up_at=NOW + timedelta(minutes=1)
+    )
+    assert rolled_up_failures(first) == {(job.pk, day): 4}  # as documented: within the interval
+    clock[0] += failure_counts.ROLLUP_RECHECK_SECONDS
+    assert rolled_up_failures(first) == {(job.pk, day): 7}
+    JobRunDailyRollup.objects.create(
+        job=job, day=day + timedelta(days=1), runs=10, failures=2, rolled_up_at=NOW
+    )
+    assert rolled_up_failures(first) == {(job.pk, day): 7, (job.pk, day + timedelta(days=1)): 2}
+
+
+def test_rollups_unchanged_cost_one_index_only_count_between_rechecks(
+    make_job, django_assert_num_queries
+):
+    from scheduler_monitor.failure_counts import rolled_up_failures
+    from scheduler_monitor.models import JobRunDailyRollup
+
+    job = make_job()
+    first = NOW.date() - timedelta(days=29)
+    JobRunDailyRollup.objects.create(job=job, day=first, runs=10, failures=3, rolled_up_at=NOW)
+    rolled_up_failures(first)
+    with django_assert_num_queries(1) as captured:
+        assert rolled_up_failures(first) == {(job.pk, first): 3}
+    assert "rolled_up_at" not in captured.captured_queries[0]["sql"]
+
+
+def test_today_is_counted_by_count_today_when_it_answers(history, django_assert_num_queries):
+    starts = day_starts(30)
+    expected = recount(starts)
+    today_of = {pk: counts[-1] for pk, counts in expected.items()}
+    asked = []
+
+    def count_today(start, end):
+        asked.append((start, end))
+        return today_of
+
+    failures_per_job_and_day(starts)
+    with django_assert_num_queries(1):  # the past days' signature only
+        assert failures_per_job_and_day(starts, count_today=count_today) == expected
+    assert asked == [(starts[-1], starts[-1] + timedelta(days=1))]
+    assert failures_per_job_and_day(starts, count_today=lambda s, e: None) == expected

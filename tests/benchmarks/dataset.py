@@ -33,6 +33,7 @@ RUN_COLUMNS = [
     "hostname",
     "pid",
     "recorded_at",
+    # NOT NULL without a database default (added by later migrations)
     "attempt",
     "params",
 ]
