@@ -33,6 +33,8 @@ RUN_COLUMNS = [
     "hostname",
     "pid",
     "recorded_at",
+    "attempt",
+    "params",
 ]
 
 
@@ -66,6 +68,8 @@ def generate_runs(job_pks: list[int], runs: int, days: float, now: datetime, see
                 "bench",
                 1,
                 finished,
+                1,
+                "{}",
             )
 
 
