@@ -40,6 +40,8 @@ class BatchPacer:
         self._clock = clock
         self.batches = 0
         self.longest = 0.0  # seconds of the longest batch, for the benchmark and the log
+        self.busy = 0.0  # seconds inside batches, in all
+        self.paused = 0.0  # seconds of the pauses after them, in all
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -49,11 +51,14 @@ class BatchPacer:
         took = self._clock() - started
         self.batches += 1
         self.longest = max(self.longest, took)
+        self.busy += took
         if took > self.target:
             self.size = max(min(MIN_SIZE, self.max_size), self.size // 2)
         elif took < self.target / 2:
             self.size = min(self.max_size, max(self.size + 1, int(self.size * 1.5)))
-        self._sleep(self.pause_after(took))
+        pause = self.pause_after(took)
+        self.paused += pause
+        self._sleep(pause)
 
     def pause_after(self, took: float) -> float:
         if self.vendor == "sqlite":

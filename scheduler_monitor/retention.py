@@ -1,10 +1,10 @@
 """Retention: roll a day's runs up into ``JobRunDailyRollup``, then delete them in batches."""
 
 import logging
-import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
@@ -15,19 +15,16 @@ from django.utils import timezone
 from scheduler_monitor import conf
 from scheduler_monitor.audit import audit_entries_prune
 from scheduler_monitor.batch_pacing import BatchPacer
+from scheduler_monitor.daily_rollups import job_runs_roll_up_day
 from scheduler_monitor.incidents import incidents_prune
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     FINISHED_STATUSES,
-    TIMED_STATUSES,
     UNSTARTED_STATUSES,
     JobRun,
-    JobRunDailyRollup,
-    RunStatus,
     TriggerRequest,
 )
 from scheduler_monitor.runs import finished_runs_between
-from scheduler_monitor.stats import percentile
 from scheduler_monitor.timestamps import EPOCH, utc_day_start
 
 logger = logging.getLogger(__name__)
@@ -51,6 +48,17 @@ class PruneResult:
     dry_run: bool
     days: list[PruneDay] = field(default_factory=list)
     interrupted: bool = False
+    # Where the time went (figure 8b): reading and writing the rollups; the delete batches
+    # (reading their ids, deleting, committing); the pauses after them for other writers.
+    rollup_seconds: float = 0.0
+    delete_seconds: float = 0.0
+    paused_seconds: float = 0.0
+    batches: int = 0
+
+    @property
+    def busy_seconds(self) -> float:
+        """The prune's own work: everything but the pauses that let other writers in."""
+        return self.rollup_seconds + self.delete_seconds
 
     @property
     def deleted(self) -> int:
@@ -95,6 +103,8 @@ def job_runs_prune(
     failure_cutoff = utc_day_start(now) - timedelta(days=keep_failures_days or days)
     result = PruneResult(cutoff=cutoff, failure_cutoff=failure_cutoff, dry_run=dry_run)
     day_start = _first_prunable_day(cutoff, failure_cutoff)
+    # One pacer for the whole prune: the batch size it learnt carries over to the next day.
+    pacer = BatchPacer(batch_size, vendor=connection.vendor)
     while day_start is not None:
         if stopping():
             result.interrupted = True
@@ -105,8 +115,10 @@ def job_runs_prune(
         if dry_run:
             _prune_day_dry(day_start, day_end, keep_failures, outcome)
         else:
+            started = time.perf_counter()
             outcome.rolled_up_jobs = job_runs_roll_up_day(day=day_start.date())
-            _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stopping)
+            result.rollup_seconds += time.perf_counter() - started
+            _prune_day(day_start, day_end, keep_failures, pacer, outcome, say, stopping, result)
         result.days.append(outcome)
         verb = "would delete" if dry_run else "deleted"
         say(
@@ -114,6 +126,7 @@ def job_runs_prune(
             + (f", kept {outcome.kept_failures} failure(s)" if outcome.kept_failures else "")
         )
         day_start = _first_prunable_day(cutoff, failure_cutoff, after=day_end)
+    result.paused_seconds, result.batches = pacer.paused, pacer.batches
     return result
 
 
@@ -159,24 +172,27 @@ def _prune_day_dry(day_start, day_end, keep_failures, outcome: PruneDay) -> None
         outcome.kept_failures = _kept_failures(day_start, day_end)
 
 
-def _prune_day(day_start, day_end, keep_failures, batch_size, outcome, say, stopping) -> None:
+def _prune_day(day_start, day_end, keep_failures, pacer, outcome, say, stopping, result) -> None:
     runs = _day_runs(day_start, day_end, keep_failures)
-    # Batches of at most batch_size, sized by time, with a pause after each: the
+    # Batches of at most the batch size, sized by time, with a pause after each: the
     # scheduler's writes get the database between them (SQLite has one write lock).
-    pacer = BatchPacer(batch_size, vendor=connection.vendor)
     while not stopping():
         # Read outside the write transaction: a read never waits for the lock.
         size = pacer.size
+        started = time.perf_counter()
         rows = list(runs.values_list("pk", "status")[:size])
+        result.delete_seconds += time.perf_counter() - started
         if not rows:
             break
         ids = [pk for pk, _ in rows]
         # Finished runs never change status: count the failures from the rows just read.
         failures = sum(1 for _, status in rows if status in FAILED_STATUSES)
+        busy = pacer.busy
         with pacer.batch(), transaction.atomic():
             # A trigger request keeps its row; only its link to the deleted run goes.
             _unlink_trigger_requests(ids)
             deleted = _delete_runs(ids)
+        result.delete_seconds += pacer.busy - busy
         outcome.deleted += deleted
         outcome.deleted_failures += failures
         if len(ids) == size:  # more may follow
@@ -193,9 +209,20 @@ def _unlink_trigger_requests(ids: list[int]) -> None:
     """
     table = connection.ops.quote_name(TriggerRequest._meta.db_table)
     column = connection.ops.quote_name(TriggerRequest._meta.get_field("run").column)
-    ids_sql = ", ".join(["%s"] * len(ids))
+    in_ids, params = _ids_condition(column, ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} IN ({ids_sql})", ids)
+        cursor.execute(f"UPDATE {table} SET {column} = NULL WHERE {in_ids}", params)
+
+
+def _ids_condition(column: str, ids: list[int]) -> tuple[str, list]:
+    """``column`` among ``ids``: one array parameter on PostgreSQL, a list elsewhere.
+
+    PostgreSQL plans 5,000 placeholders slower than it runs the statement (a batch's
+    unlink took 30 ms with the trigger request table empty); ``= ANY(array)`` is one value.
+    """
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def _delete_runs(ids: list[int]) -> int:
@@ -209,138 +236,15 @@ def _delete_runs(ids: list[int]) -> int:
     runs, under the write lock), instead of looking the ids up (1.6 ms).
     """
     table = connection.ops.quote_name(JobRun._meta.db_table)
-    ids_sql = ", ".join(["%s"] * len(ids))
+    in_ids, params = _ids_condition("id", ids)
     statuses_sql = ", ".join(["%s"] * len(FINISHED_STATUSES))
     status = "+status" if connection.vendor == "sqlite" else "status"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {table} WHERE id IN ({ids_sql}) AND {status} IN ({statuses_sql})",
-            [*ids, *FINISHED_STATUSES],
+            f"DELETE FROM {table} WHERE {in_ids} AND {status} IN ({statuses_sql})",
+            [*params, *FINISHED_STATUSES],
         )
         return cursor.rowcount
-
-
-@dataclass
-class _DayTotals:
-    """Running totals of one job's day; durations arrive sorted."""
-
-    runs: int = 0
-    successes: int = 0
-    failures: int = 0
-    missed: int = 0
-    skipped: int = 0
-    durations: list[float] = field(default_factory=list)
-
-    def add(self, status: str, duration_ms: float | None) -> None:
-        if status == RunStatus.MISSED:
-            self.missed += 1
-        elif status == RunStatus.SKIPPED:
-            self.skipped += 1
-        else:
-            self.runs += 1
-            if status in FAILED_STATUSES:
-                self.failures += 1
-            else:
-                self.successes += 1
-            if status in TIMED_STATUSES and duration_ms is not None:
-                self.durations.append(duration_ms)
-
-
-def job_runs_roll_up_day(*, day: date) -> int:
-    """Roll up every finished run of one UTC day into a row per job; return rows written.
-
-    A (job, day) already rolled up only takes runs recorded after it was (a record that
-    waited in a buffer): counts, sum, min and max merge exactly; the p95 then becomes the
-    count-weighted mean of the two p95s, an approximation for that rare case.
-    """
-    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    day_end = day_start + timedelta(days=1)
-    rolled_up_at = timezone.now()
-    rows = (
-        JobRun.objects.filter(finished_runs_between(day_start, day_end))
-        .order_by("job_id", "duration_ms")
-        .values_list("job_id", "status", "duration_ms", "recorded_at")
-    )
-    # One day's plain tuples at most: a list is faster than a server-side cursor here. Read
-    # and add up before the write transaction: on SQLite that transaction holds the one
-    # write lock, and doing this inside it kept the scheduler's writes waiting.
-    rows = list(rows)
-    existing = {r.job_id: r for r in JobRunDailyRollup.objects.filter(day=day)}
-    totals = _day_totals(rows, existing)
-    with transaction.atomic():
-        locked = {
-            r.job_id: r for r in JobRunDailyRollup.objects.filter(day=day).select_for_update()
-        }
-        if _rolled_up_at(locked) != _rolled_up_at(existing):
-            totals = _day_totals(rows, locked)  # another prune rolled the day up meanwhile
-        existing = locked
-        new = []
-        for job_pk, done in totals.items():
-            rollup = _save_rollup(job_pk, day, done, existing.get(job_pk), rolled_up_at)
-            if rollup is not None:
-                new.append(rollup)
-        JobRunDailyRollup.objects.bulk_create(new, batch_size=500)
-    return len(totals)
-
-
-def _rolled_up_at(rollups: dict) -> dict:
-    return {job_pk: rollup.rolled_up_at for job_pk, rollup in rollups.items()}
-
-
-def _day_totals(rows, existing: dict) -> dict[int, "_DayTotals"]:
-    """Per job, the totals of the rows not yet counted in the job's rollup of the day."""
-    totals: dict[int, _DayTotals] = {}
-    for job_pk, status, duration_ms, recorded_at in rows:
-        previous = existing.get(job_pk)
-        if previous is not None and (recorded_at is None or recorded_at <= previous.rolled_up_at):
-            continue  # already counted when the day was rolled up
-        if duration_ms is not None and not math.isfinite(duration_ms):
-            duration_ms = None  # a stored nan/inf would make the rollup unwritable
-        totals.setdefault(job_pk, _DayTotals()).add(status, duration_ms)
-    return totals
-
-
-def _save_rollup(job_pk, day, totals: _DayTotals, previous, rolled_up_at):
-    """Return a new rollup to create, or merge into ``previous`` and return None."""
-    durations = totals.durations
-    values = {
-        "runs": totals.runs,
-        "successes": totals.successes,
-        "failures": totals.failures,
-        "missed": totals.missed,
-        "skipped": totals.skipped,
-        "duration_count": len(durations),
-        "duration_sum_ms": math.fsum(durations),
-        "duration_min_ms": durations[0] if durations else None,
-        "duration_max_ms": durations[-1] if durations else None,
-        "duration_p95_ms": percentile(durations, 0.95),
-        "rolled_up_at": rolled_up_at,
-    }
-    if previous is None:
-        return JobRunDailyRollup(job_id=job_pk, day=day, **values)
-    merged = {
-        key: getattr(previous, key) + values[key]
-        for key in ("runs", "successes", "failures", "missed", "skipped", "duration_count")
-    }
-    merged["duration_sum_ms"] = previous.duration_sum_ms + values["duration_sum_ms"]
-    mins = [v for v in (previous.duration_min_ms, values["duration_min_ms"]) if v is not None]
-    maxes = [v for v in (previous.duration_max_ms, values["duration_max_ms"]) if v is not None]
-    merged["duration_min_ms"] = min(mins) if mins else None
-    merged["duration_max_ms"] = max(maxes) if maxes else None
-    weighted = [
-        (p95, n)
-        for p95, n in (
-            (previous.duration_p95_ms, previous.duration_count),
-            (values["duration_p95_ms"], len(durations)),
-        )
-        if p95 is not None and n
-    ]
-    merged["duration_p95_ms"] = (
-        sum(p * n for p, n in weighted) / sum(n for _, n in weighted) if weighted else None
-    )
-    merged["rolled_up_at"] = rolled_up_at
-    JobRunDailyRollup.objects.filter(pk=previous.pk).update(**merged)
-    return None
 
 
 PRUNE_DEFAULT_CRON = "17 3 * * *"

@@ -49,3 +49,13 @@ def test_it_pauses_after_each_batch_so_waiting_writers_get_the_lock(vendor, took
     pacer = BatchPacer(5000, vendor=vendor, sleep=clock.sleep, clock=clock)
     run_batch(pacer, clock, took)
     assert clock.slept == [pytest.approx(pause)]
+
+
+def test_it_adds_up_the_time_in_batches_and_in_pauses_apart():
+    """The prune's busy time leaves the pauses out (figure 8b compares it with a bare DELETE)."""
+    clock = FakeClock()
+    pacer = BatchPacer(5000, vendor="sqlite", sleep=clock.sleep, clock=clock)
+    for took in (0.2, 0.01, 0.05):
+        run_batch(pacer, clock, took)
+    assert pacer.busy == pytest.approx(0.26)
+    assert pacer.paused == pytest.approx(sum(clock.slept)) == pytest.approx(0.1 + 0.03 + 0.03)

@@ -427,3 +427,60 @@ def test_a_delete_batch_looks_its_ids_up_by_primary_key_on_sqlite(statistics):
     plan = query_plan(queries.captured_queries[-1]["sql"])
     assert "INTEGER PRIMARY KEY" in plan, plan
     assert "sm_run_status_started_job" not in plan, plan
+
+
+def raw_counts_before(cutoff: datetime) -> dict:
+    """Per (job pk, UTC day): finished runs whose moment (the start; for a missed or skipped
+    run its scheduled time, else its end) lies before ``cutoff``, read in plain SQL."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT job_id, COALESCE(started_at, scheduled_at, finished_at) AS moment "
+            "FROM scheduler_monitor_jobrun "
+            "WHERE status <> %s AND COALESCE(started_at, scheduled_at, finished_at) < %s",
+            [RunStatus.RUNNING, connection.ops.adapt_datetimefield_value(cutoff)],
+        )
+        counts = defaultdict(int)
+        for job_pk, started in cursor.fetchall():
+            if isinstance(started, str):  # SQLite hands back text
+                started = datetime.fromisoformat(started)
+            counts[(job_pk, started.date())] += 1
+    return dict(counts)
+
+
+@pytest.mark.django_db
+def test_it_deletes_exactly_the_runs_before_the_cutoff_and_rolls_up_as_many(history):
+    """The runs deleted are those before the cutoff, and each (job, day) rollup adds up to
+    the raw count of its runs; the runs after it are untouched."""
+    _, rows = history(count=4000, start=NOW - timedelta(days=9), end=NOW, jobs=4)
+    cutoff = TODAY - timedelta(days=4)
+    before = raw_counts_before(cutoff)
+    kept = sum(1 for r in rows if r.status == RunStatus.RUNNING or r.moment >= cutoff)
+    kept_before = raw_counts_before(NOW + timedelta(days=1))
+    result = retention.job_runs_prune(days=4, batch_size=300, now=NOW)
+    assert result.deleted == sum(before.values()) > 1000
+    assert JobRun.objects.count() == kept == len(rows) - result.deleted
+    assert raw_counts_before(cutoff) == {}
+    assert raw_counts_before(NOW + timedelta(days=1)) == {
+        key: n for key, n in kept_before.items() if key not in before
+    }
+    totals = {
+        (r.job_id, r.day): r.runs + r.missed + r.skipped for r in JobRunDailyRollup.objects.all()
+    }
+    assert totals == before
+    # Where the time went: the rollups and the batches, and the pauses kept apart.
+    assert result.batches >= result.deleted / 300
+    assert result.busy_seconds == result.rollup_seconds + result.delete_seconds
+    assert result.rollup_seconds > 0 and result.delete_seconds > 0
+    assert result.paused_seconds >= result.batches * 0.002
+
+
+@pytest.mark.django_db
+def test_it_says_where_the_time_went_when_verbose(history):
+    """-v 2 adds a line: busy seconds (rolling up, deleting), batches, pauses."""
+    history(count=600, start=NOW - timedelta(days=5), end=NOW, jobs=2)
+    out = io.StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("prune_job_runs", "--days", "2", "--verbosity", "2", stdout=out)
+    (line,) = [line for line in out.getvalue().splitlines() if line.startswith("Busy ")]
+    assert " s: rolling up " in line and " batch(es); paused " in line
+    assert out.getvalue().strip().splitlines()[-1].startswith("Deleted ")

@@ -37,6 +37,7 @@ from scheduler_monitor import (
 )
 from scheduler_monitor.audit import request_actor
 from scheduler_monitor.dashboard import charts, fragment_diff, job_table
+from scheduler_monitor.dashboard.heatmap_view import heat_focus, heat_legend, heatmap_view
 from scheduler_monitor.dashboard.incidents import incident_rows
 from scheduler_monitor.dashboard.job_control import job_control_context
 from scheduler_monitor.exposition import scheduler_exposition
@@ -49,8 +50,6 @@ RUNS_PER_PAGE = 25
 START_DELAY_HOURS = 24
 CHART_RUNS = 100
 JOB_INCIDENTS = 20  # the job page's incident history
-# Failure counts per heatmap colour step: a fixed scale, so colours mean the same every day.
-HEAT_STEPS = ((0, 0), (1, 1), (2, 2), (3, 4), (5, 9), (10, None))
 
 
 # --- view models (presentation only; numbers come from the domain) -----------------------
@@ -63,51 +62,6 @@ class JobRow:
     visible: bool
     schedule: schedule_health.JobSchedule
     stuck_runs: int
-
-
-def heat_level(count: int) -> int:
-    """Colour step (0-5) of a failure count on the fixed scale."""
-    for level, (low, high) in enumerate(HEAT_STEPS):
-        if count >= low and (high is None or count <= high):
-            return level
-    return len(HEAT_STEPS) - 1
-
-
-def heat_legend() -> list[dict]:
-    """The colour steps with the counts each stands for."""
-    legend = []
-    for level, (low, high) in enumerate(HEAT_STEPS):
-        label = f"{low}+" if high is None else (str(low) if high == low else f"{low}–{high}")
-        legend.append({"level": level, "label": label})
-    return legend
-
-
-def heatmap_view(heatmap: heatmaps.FailureHeatmap) -> dict:
-    """Add colour level, alarm flag and bucket end to every heatmap cell."""
-    step = (heatmap.buckets[1] - heatmap.buckets[0]) if len(heatmap.buckets) > 1 else None
-    rows = []
-    for row in heatmap.rows:
-        cells = [
-            {
-                "count": count,
-                "level": heat_level(count),
-                "alarm": count >= heatmap.alarm_threshold,
-                "start": bucket,
-                "end": bucket + step if step else None,
-            }
-            for bucket, count in zip(heatmap.buckets, row.counts, strict=True)
-        ]
-        rows.append(
-            {"category": row.category, "total": row.total, "cells": cells, "jobs": row.jobs}
-        )
-    return {
-        "bucket": heatmap.bucket,
-        "buckets": heatmap.buckets,
-        "rows": rows,
-        "threshold": heatmap.alarm_threshold,
-        "max_count": heatmap.max_count,
-        "alarm_cells": sum(1 for r in rows for c in r["cells"] if c["alarm"]),
-    }
 
 
 def matches(metrics: jobs.JobMetrics, query: str, category: str) -> bool:
@@ -157,6 +111,7 @@ def live_context(request: HttpRequest) -> dict:
         category=category,
     )
     overview = scheduler_instances.scheduler_overview(now=now)
+    focus = heat_focus(request)
     return {
         "alerts": alert_rules.alerts_report(now=now, jobs=[m.job for m in metrics]),
         "summary": summary.dashboard_summary(now=now),
@@ -171,9 +126,11 @@ def live_context(request: HttpRequest) -> dict:
         "categories": sorted({r.metrics.job.category for r in rows}),
         "query": query,
         "category": category,
-        "heatmap_hour": heatmap_view(heatmaps.failure_heatmap(hours=24, now=now)),
+        # Capped at scale (heatmap_view): the jobs with the most failures, the rest a link away.
+        "heatmap_hour": heatmap_view(heatmaps.failure_heatmap(hours=24, now=now), focus),
         # Rollups included: the 30 days stay whole after old runs are pruned.
-        "heatmap_day": heatmap_view(heatmaps.daily_failure_heatmap(days=30, now=now)),
+        "heatmap_day": heatmap_view(heatmaps.daily_failure_heatmap(days=30, now=now), focus),
+        "heat_focus": focus,
         "heat_legend": heat_legend(),
         "updated_at": now,
         **incident_rows(request.user),

@@ -3,7 +3,8 @@
 from django import template
 
 from scheduler_monitor.dashboard.formatting import duration, percent, percent_width, sm_time, utc
-from scheduler_monitor.dashboard.html_builders import heatmap_groups, job_rows
+from scheduler_monitor.dashboard.heatmap_html import heatmap_groups
+from scheduler_monitor.dashboard.html_builders import job_rows
 
 register = template.Library()
 register.filter(duration)

@@ -73,7 +73,11 @@
       return;
     }
     var range = event.target.closest(".sm-heat-range");
-    if (range) { showRange(range.dataset.range); return; }
+    if (range) {
+      showRange(range.dataset.range);
+      setParam("heat_range", range.dataset.range === "hour" ? "" : range.dataset.range);
+      return;
+    }
     var header = event.target.closest("#sm-job-table thead th[data-sort]");
     if (header) {
       var key = header.dataset.sort;
@@ -81,7 +85,25 @@
       applySort();
     }
   });
-  var heatRange = "hour";
+  var activeRange = root.querySelector(".sm-heat-range-active");
+  var heatRange = activeRange ? activeRange.dataset.range : "hour";
+  /* One category with all its failing jobs (or all categories again): a new page. */
+  var heatCategory = document.getElementById("sm-heat-category");
+  if (heatCategory) {
+    heatCategory.addEventListener("change", function () {
+      var form = heatCategory.form;
+      var kept = form.querySelector("input[name=heat_range]");
+      if (kept) { kept.remove(); }
+      if (heatRange !== "hour") {  /* stay on the range the viewer chose */
+        var range = document.createElement("input");
+        range.type = "hidden";
+        range.name = "heat_range";
+        range.value = heatRange;
+        form.appendChild(range);
+      }
+      form.submit();
+    });
+  }
   function showRange(name) {
     heatRange = name;
     var maps = root.querySelectorAll(".sm-heatmap");

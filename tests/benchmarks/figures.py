@@ -656,8 +656,11 @@ def pruning(database_url: str, days: int = 8) -> list[Figure]:
 
     The copy (file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL) keeps the
     data set for the other figures. The baseline is the same reader's longest wait with no
-    prune running, over the same number of seconds.
+    prune running, over the same number of seconds. Figure 8b: the prune's busy time (its
+    own report, pauses for other writers left out) against one bare ``DELETE`` of the same
+    runs on a second copy, with the same reader running.
     """
+    import json
     import os
     import shutil
     import subprocess
@@ -667,31 +670,41 @@ def pruning(database_url: str, days: int = 8) -> list[Figure]:
 
     root = Path(__file__).resolve().parents[2]
     vendor = connection.vendor
+    before = JobRun.objects.count()
+    copies = []
     if vendor == "sqlite":
         source = connection.settings_dict["NAME"]
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        copy = str(Path(source).with_name("prune.sqlite3"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(copy + suffix).unlink(missing_ok=True)
-        shutil.copyfile(source, copy)
-        copy_url, reader_target = f"sqlite:///{copy}", copy
+
+        def make_copy(name):
+            copy = str(Path(source).with_name(f"{name}.sqlite3"))
+            for suffix in ("", "-wal", "-shm"):
+                Path(copy + suffix).unlink(missing_ok=True)
+            shutil.copyfile(source, copy)
+            copies.append(copy)
+            return f"sqlite:///{copy}", copy
+
     else:
         parts = urlsplit(database_url)
         source = parts.path.lstrip("/")
-        name = f"{source}_prune"
-        connection.close()
         import psycopg
 
         admin_url = urlunsplit(parts._replace(path="/postgres"))
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        copy_url = urlunsplit(parts._replace(path=f"/{name}"))
-        reader_target = copy_url.replace("postgres://", "postgresql://", 1)
+
+        def make_copy(name):
+            connection.close()  # a template database must have no other session
+            name = f"{source}_{name}"
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            copies.append(name)
+            url = urlunsplit(parts._replace(path=f"/{name}"))
+            return url, url.replace("postgres://", "postgresql://", 1)
+
+    copy_url, reader_target = make_copy("prune")
     env = {**os.environ, "DATABASE_URL": copy_url, "DJANGO_SETTINGS_MODULE": "project.settings"}
-    before = JobRun.objects.count()
-    command = [sys.executable, "manage.py", "prune_job_runs", f"--days={days}"]
+    command = [sys.executable, "manage.py", "prune_job_runs", f"--days={days}", "--verbosity=2"]
     took = {}
 
     def prune():
@@ -700,17 +713,45 @@ def pruning(database_url: str, days: int = 8) -> list[Figure]:
         took["s"] = time.perf_counter() - t0
         if out.returncode != 0:
             raise RuntimeError(f"prune_job_runs failed: {out.stderr}")
-        took["out"] = out.stdout.strip().splitlines()[-1]  # "Deleted N run(s) started ..."
+        lines = out.stdout.strip().splitlines()
+        took["out"] = lines[-1]  # "Deleted N run(s) started ..."
+        took["busy"] = next(line for line in lines if line.startswith("Busy "))
 
     worst, reads = _reader_while(vendor, reader_target, prune)
     idle_worst, _ = _reader_while(vendor, reader_target, lambda: time.sleep(min(took["s"], 10)))
     deleted = int(took["out"].split()[1])
+    # "Busy B s: rolling up R s, deleting D s in N batch(es); paused P s ..."
+    numbers = [float(w) for w in took["busy"].replace(",", " ").split() if _is_float(w)]
+    busy, rollup, deleting, batches, paused = numbers[:5]
+
+    bare_url, bare_target = make_copy("bare")
+    bare_env = {**env, "DATABASE_URL": bare_url}
+    bare = {}
+
+    def bare_delete():
+        out = subprocess.run(
+            [sys.executable, "-m", "tests.benchmarks.bare_delete", f"--days={days}"],
+            cwd=root,
+            env=bare_env,
+            capture_output=True,
+            text=True,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"bare delete failed: {out.stderr}")
+        bare.update(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    _reader_while(vendor, bare_target, bare_delete)
     if vendor == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(copy + suffix).unlink(missing_ok=True)
+        for copy in copies:
+            for suffix in ("", "-wal", "-shm"):
+                Path(copy + suffix).unlink(missing_ok=True)
     else:
         with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            for name in copies:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    if bare["deleted"] != deleted:
+        raise RuntimeError(f"the prune deleted {deleted} runs, the bare DELETE {bare['deleted']}")
+    per_million = 1_000_000 / max(deleted, 1)
     return [
         Figure(
             name=f"8. prune {deleted:,} of {before:,} runs, reader's longest wait ({vendor})",
@@ -721,8 +762,28 @@ def pruning(database_url: str, days: int = 8) -> list[Figure]:
             target="reader waits < 1 s",
             met=worst < 1.0,
             note=f"prune wall time {took['s']:.1f} s (command), {reads:,} reads meanwhile",
-        )
+        ),
+        Figure(
+            name=f"8b. prune's delete batches vs a bare DELETE of the same {deleted:,} runs "
+            f"({vendor})",
+            value=deleting * per_million,
+            unit="s per 1M runs",
+            baseline=bare["seconds"] * per_million,
+            baseline_name="one DELETE ... WHERE started_at < cutoff, same reader",
+            target="<= 1.5x bare DELETE",
+            met=deleting <= 1.5 * bare["seconds"],
+            note=f"{int(batches)} batches, {deleting:.1f} s; with the rollups busy {busy:.1f} s "
+            f"({busy / bare['seconds']:.2f}x); paused {paused:.1f} s for other writers",
+        ),
     ]
+
+
+def _is_float(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 # -- 9. peer: django-apscheduler's admin changelists ---------------------------------------------

@@ -1,10 +1,16 @@
 """In Chromium: a phone's first screen, the changed-rows refresh, the paged table's search."""
 
+import re
+
 import pytest
 from django.db.models import F
 
 from scheduler_monitor.dashboard import job_table
+from scheduler_monitor.dashboard.heatmap_view import TOP_JOBS
 from scheduler_monitor.models import JobDefinition
+from tests.dashboard.test_heatmap_view import failing_jobs
+
+from .conftest import shot
 
 pytestmark = pytest.mark.slow
 
@@ -77,4 +83,38 @@ def test_search_in_a_paged_table_finds_a_job_on_another_page(page, login, browse
     check(page.locator("#sm-job-table tr.sm-row:not([hidden])")).to_have_count(1)
     check(page.locator("#sm-job-table tr[data-job-id=bulk_0299]")).to_be_visible()
     assert "q=needle" in page.url
+    assert page.js_errors == []
+
+
+def test_a_capped_heatmap_lists_the_worst_jobs_and_reaches_every_one(page, login):
+    """Beyond TOP_JOBS failing jobs: the worst listed, the rest counted, the rest one click away."""
+    failing_jobs(TOP_JOBS + 20, category="Bulk")
+    login(page, "/scheduler-monitoring?refresh=0&tab=heatmap")
+    check = expect()
+    bulk = page.locator("#sm-heatmap-hour tbody[data-category=Bulk]")
+    check(bulk.locator("a.sm-heat-job")).to_have_count(TOP_JOBS)
+    worst = bulk.locator("a.sm-heat-job").first
+    check(worst).to_have_attribute("data-job-id", f"bulk_{TOP_JOBS + 19:03d}")
+    check(bulk.locator("a.sm-heat-more")).to_have_text("+ 20 more failing jobs")
+    check(page.locator("#sm-heatmap-hour .sm-heat-note")).to_contain_text(
+        "20 jobs with fewer failures are not listed"
+    )
+    shot(page, "heatmap-capped")
+    # The 30-day range, then one category: the page opens on that range and category.
+    page.click(".sm-heat-range[data-range=day]")
+    page.select_option("#sm-heat-category", "Bulk")
+    page.wait_for_url(re.compile(r"heat_category=Bulk"))
+    check(page.locator("#sm-heatmap-day")).to_be_visible()
+    check(page.locator("#sm-heatmap-hour")).to_be_hidden()
+    day = page.locator("#sm-heatmap-day tbody.sm-heat-group")
+    check(day).to_have_count(1)
+    check(day.locator("a.sm-heat-job")).to_have_count(TOP_JOBS + 20)
+    # Back to every category, then everything through "Show all".
+    page.select_option("#sm-heat-category", "")
+    page.wait_for_url(re.compile(r"heat_range=day"))
+    page.click("#sm-heatmap-day a.sm-heat-all")
+    page.wait_for_url(re.compile(r"heat=all"))
+    every = page.locator("#sm-heatmap-day tbody[data-category=Bulk]")
+    check(every.locator("a.sm-heat-job")).to_have_count(TOP_JOBS + 20)
+    check(every.locator("a.sm-heat-more")).to_have_count(0)
     assert page.js_errors == []

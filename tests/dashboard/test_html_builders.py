@@ -10,14 +10,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
 from scheduler_monitor import heatmaps, jobs, schedule_health
+from scheduler_monitor.dashboard.heatmap_html import heatmap_groups
+from scheduler_monitor.dashboard.heatmap_view import heatmap_view
 from scheduler_monitor.dashboard.html_builders import (
     epoch,
-    heatmap_groups,
     job_rows,
     job_url_maker,
     status_label_maker,
 )
-from scheduler_monitor.dashboard.views import JobRow, heatmap_view
+from scheduler_monitor.dashboard.views import JobRow
 from scheduler_monitor.models import JobDefinition, RunStatus
 from scheduler_monitor.stats import EMPTY_STATS, Stats
 from tests.dashboard.html import parse

@@ -52,6 +52,12 @@ class Command(BaseCommand):
                 f"; failures kept until {result.failure_cutoff:%Y-%m-%d} "
                 f"({result.kept_failures} kept in the pruned days)"
             )
+        if options["verbosity"] >= 2 and not dry_run:
+            self.stdout.write(
+                f"Busy {result.busy_seconds:.3f} s: rolling up {result.rollup_seconds:.3f} s, "
+                f"deleting {result.delete_seconds:.3f} s in {result.batches} batch(es); "
+                f"paused {result.paused_seconds:.3f} s between batches for other writers."
+            )
         keep = keep_failures_days or days
         entries = audit.audit_entries_prune(days=keep, dry_run=dry_run)
         self.stdout.write(f"{verb} {entries} audit entr{'y' if entries == 1 else 'ies'}.")
