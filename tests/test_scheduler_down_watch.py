@@ -4,9 +4,13 @@ Real gunicorn processes against the test database and a real HTTP receiver; the 
 scheduler is an instance row whose heartbeat stopped ten minutes ago.
 """
 
+import threading
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.test.client import AsyncClientHandler, ClientHandler
 from django.utils import timezone
 
 from scheduler_monitor import scheduler_down_watch
@@ -88,12 +92,40 @@ def test_a_check_opens_the_incident_only_while_the_rule_fires(settings, db):
     assert (incident.state, incident.quiet_evaluations) == ("open", 0)
 
 
-def test_the_watch_does_not_start_when_the_setting_is_off(settings, monkeypatch):
+def no_threads(monkeypatch) -> list:
+    """Record the threads watch_start would start, start none; a process that never did."""
     started = []
-    monkeypatch.setattr(scheduler_down_watch.threading, "Thread", lambda **kw: started.append(kw))
+    monkeypatch.setattr(scheduler_down_watch, "_started", threading.Event())
+    monkeypatch.setattr(
+        scheduler_down_watch.threading,
+        "Thread",
+        lambda **kw: started.append(kw) or SimpleNamespace(start=lambda: None),
+    )
+    return started
+
+
+def test_a_real_servers_request_starts_it_once(settings, monkeypatch):
+    started = no_threads(monkeypatch)
+    settings.SCHEDULER_MONITOR = {**settings.SCHEDULER_MONITOR, "WEB_SCHEDULER_DOWN_WATCH": True}
+    for _ in range(3):
+        scheduler_down_watch.watch_start(sender=WSGIHandler)
+    assert [kw["name"] for kw in started] == ["scheduler-monitor-down-watch"]
+
+
+def test_the_watch_does_not_start_when_the_setting_is_off(settings, monkeypatch):
+    started = no_threads(monkeypatch)
     settings.SCHEDULER_MONITOR = {
         **settings.SCHEDULER_MONITOR,
         "WEB_SCHEDULER_DOWN_WATCH": False,
     }
     scheduler_down_watch.watch_start()
+    assert started == []
+
+
+def test_the_test_clients_requests_do_not_start_it(settings, monkeypatch):
+    """A host project's own tests use the test client: no thread in their test process."""
+    started = no_threads(monkeypatch)
+    settings.SCHEDULER_MONITOR = {**settings.SCHEDULER_MONITOR, "WEB_SCHEDULER_DOWN_WATCH": True}
+    for handler in (ClientHandler, AsyncClientHandler):
+        scheduler_down_watch.watch_start(sender=handler)
     assert started == []
