@@ -58,8 +58,9 @@ def _recent_runs():
 def runs_and_failures(since: datetime, until: datetime) -> tuple[int, int]:
     """Finished (and abandoned) runs and failed ones started in [since, until), of live jobs.
 
-    Two queries at most: the partial hours at both ends live, and the complete hours
-    between whose memo is missing or old, one column per hour.
+    Three queries at most: the partial hours at both ends live (one each: an OR of the two
+    ranges made SQLite read every run of the statuses, 235 ms instead of 7 ms at 1.5M runs),
+    and the complete hours between whose memo is missing or old, one column per hour.
     """
     first_full, last_full = _hour(since) + HOUR, _hour(until)
     if first_full >= last_full:
@@ -68,14 +69,12 @@ def runs_and_failures(since: datetime, until: datetime) -> tuple[int, int]:
     known, missing = _fresh(_runs_memo, hours)
     if missing:
         known.update(_count_hours(missing))
-    runs, failures = _count(
-        Q(started_at__gte=since, started_at__lt=first_full)
-        | Q(started_at__gte=last_full, started_at__lt=until)
-    )
-    return (
-        runs + sum(value[0] for value in known.values()),
-        failures + sum(value[1] for value in known.values()),
-    )
+    edges = [
+        _count(Q(started_at__gte=since, started_at__lt=first_full)),
+        _count(Q(started_at__gte=last_full, started_at__lt=until)),
+    ]
+    values = [*edges, *known.values()]
+    return sum(value[0] for value in values), sum(value[1] for value in values)
 
 
 def _count(when: Q) -> tuple[int, int]:

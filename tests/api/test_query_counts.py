@@ -11,8 +11,8 @@ AUTH = 3
 # endpoint -> queries of its own
 EXPECTED = {
     "metrics": 2,  # the window's top-up and the jobs
-    # the job counters, the live partial hours, the past hours (memoised after a first call)
-    "summary": 3,
+    # the job counters, the two live partial hours, the past hours (memoised after a first call)
+    "summary": 4,
     # the jobs, the past hours' failures (memoised after a first call), the current hour's,
     # the missed scheduled times
     "heatmap?hours=24": 4,
