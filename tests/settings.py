@@ -9,6 +9,3 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 
 from project.settings import *  # noqa: E402, F403
-
-# Never the scheduler-down watch thread in the test process (conftest.py disconnects it too).
-SCHEDULER_MONITOR = {**SCHEDULER_MONITOR, "WEB_SCHEDULER_DOWN_WATCH": False}  # noqa: F405

@@ -26,28 +26,21 @@ class CanViewAudit(BasePermission):
         )
 
 
+def _exact_filter(max_length: int, help_text: str) -> serializers.CharField:
+    """A filter matched exactly: nothing trimmed (a control character is no blank), no NUL."""
+    return serializers.CharField(
+        required=False,
+        max_length=max_length,
+        trim_whitespace=False,
+        validators=[s.NO_NUL],
+        help_text=help_text,
+    )
+
+
 class AuditQuerySerializer(serializers.Serializer):
-    job = serializers.CharField(
-        required=False,
-        max_length=191,
-        trim_whitespace=False,
-        validators=[s.NO_NUL],
-        help_text="A job id.",
-    )
-    user = serializers.CharField(
-        required=False,
-        max_length=150,
-        trim_whitespace=False,
-        validators=[s.NO_NUL],
-        help_text="A username.",
-    )
-    action = serializers.CharField(
-        required=False,
-        max_length=64,
-        trim_whitespace=False,
-        validators=[s.NO_NUL],
-        help_text="e.g. pause.",
-    )
+    job = _exact_filter(191, "A job id.")
+    user = _exact_filter(150, "A username.")
+    action = _exact_filter(64, "e.g. pause.")
     since = s.UtcDateTimeField(required=False, help_text="ISO 8601; entries at or after it.")
     page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=s.MAX_PAGE)
     page_size = serializers.IntegerField(
