@@ -10,6 +10,7 @@ Rows go in at the database's bulk speed (``executemany`` in one transaction on S
 computed while generating, so the data set is as consistent as the recording path makes it.
 """
 
+import heapq
 import json
 import math
 import random
@@ -40,38 +41,56 @@ RUN_COLUMNS = [
 
 
 def generate_runs(job_pks: list[int], runs: int, days: float, now: datetime, seed: int = 1):
-    """Yield run tuples (columns as RUN_COLUMNS) spread evenly over the days, ~3 % failures."""
+    """Yield run tuples (columns as RUN_COLUMNS) spread evenly over the days, ~3 % failures.
+
+    In time order over all jobs, as a recorder writes them: the table's rows (and so its
+    pages and ids) follow time, which is what the prune and the time-range reads meet on
+    a real database. Stored job by job instead, one day's runs sat on a page per job and
+    the prune's batches touched each page again and again (figure 8b).
+    """
     rng = random.Random(seed)
     per_job = runs // len(job_pks)
     span = days * 86400.0
-    for index, pk in enumerate(job_pks):
-        profile = random.Random(pk)
-        median_ms = profile.choice([20, 50, 120, 300, 800, 2000])
-        failure_rate = profile.choice([0.0, 0.01, 0.02, 0.03, 0.05, 0.08])
-        step = span / per_job
+    step = span / per_job
+
+    def job_starts(index: int, pk: int):
         offset = (index * 7.3) % step
         for i in range(per_job):
-            started = now - timedelta(seconds=span - offset - i * step)
-            duration = median_ms * math.exp(rng.gauss(0, 0.5))
-            failed = rng.random() < failure_rate
-            finished = started + timedelta(milliseconds=duration)
-            yield (
-                pk,
-                "failure" if failed else "success",
-                "scheduled",
-                started,
-                started,
-                finished,
-                duration,
-                "RuntimeError: upstream returned HTTP 503" if failed else "",
-                "",
-                "{}",
-                "bench",
-                1,
-                finished,
-                1,
-                "{}",
-            )
+            yield span - offset - i * step, pk  # seconds before now, descending
+
+    profiles = {}
+    for pk in job_pks:
+        profile = random.Random(pk)
+        profiles[pk] = (
+            profile.choice([20, 50, 120, 300, 800, 2000]),
+            profile.choice([0.0, 0.01, 0.02, 0.03, 0.05, 0.08]),
+        )
+    merged = heapq.merge(
+        *(job_starts(index, pk) for index, pk in enumerate(job_pks)), key=lambda s: -s[0]
+    )
+    for before, pk in merged:
+        median_ms, failure_rate = profiles[pk]
+        started = now - timedelta(seconds=before)
+        duration = median_ms * math.exp(rng.gauss(0, 0.5))
+        failed = rng.random() < failure_rate
+        finished = started + timedelta(milliseconds=duration)
+        yield (
+            pk,
+            "failure" if failed else "success",
+            "scheduled",
+            started,
+            started,
+            finished,
+            duration,
+            "RuntimeError: upstream returned HTTP 503" if failed else "",
+            "",
+            "{}",
+            "bench",
+            1,
+            finished,
+            1,
+            "{}",
+        )
 
 
 def create_jobs(count: int, categories: int) -> list[int]:
