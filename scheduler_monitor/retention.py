@@ -2,7 +2,8 @@
 
 import logging
 import time
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -25,9 +26,15 @@ from scheduler_monitor.models import (
     TriggerRequest,
 )
 from scheduler_monitor.runs import finished_runs_between
+from scheduler_monitor.sqlite import checkpoints_every
 from scheduler_monitor.timestamps import EPOCH, utc_day_start
 
 logger = logging.getLogger(__name__)
+
+# WAL pages between the prune's checkpoints on SQLite (40 MB). At SQLite's default of
+# 1,000 nearly every batch's commit checkpointed, copying the pages a day's batches dirty
+# again and again to the database file, with two fsyncs each time: half a batch's cost.
+PRUNE_CHECKPOINT_PAGES = 10_000
 
 
 @dataclass
@@ -105,6 +112,16 @@ def job_runs_prune(
     day_start = _first_prunable_day(cutoff, failure_cutoff)
     # One pacer for the whole prune: the batch size it learnt carries over to the next day.
     pacer = BatchPacer(batch_size, vendor=connection.vendor)
+    with checkpoints_every(0 if dry_run else PRUNE_CHECKPOINT_PAGES) as checkpoint_seconds:
+        _prune_days(day_start, cutoff, failure_cutoff, pacer, result, say, stopping)
+    # The last checkpoint is the prune's work too, not the next writer's.
+    result.delete_seconds += checkpoint_seconds()
+    result.paused_seconds, result.batches = pacer.paused, pacer.batches
+    return result
+
+
+def _prune_days(day_start, cutoff, failure_cutoff, pacer, result, say, stopping) -> None:
+    dry_run = result.dry_run
     while day_start is not None:
         if stopping():
             result.interrupted = True
@@ -126,8 +143,6 @@ def job_runs_prune(
             + (f", kept {outcome.kept_failures} failure(s)" if outcome.kept_failures else "")
         )
         day_start = _first_prunable_day(cutoff, failure_cutoff, after=day_end)
-    result.paused_seconds, result.batches = pacer.paused, pacer.batches
-    return result
 
 
 def _first_prunable_day(cutoff, failure_cutoff, *, after: datetime = EPOCH) -> datetime | None:
@@ -174,19 +189,17 @@ def _prune_day_dry(day_start, day_end, keep_failures, outcome: PruneDay) -> None
 
 def _prune_day(day_start, day_end, keep_failures, pacer, outcome, say, stopping, result) -> None:
     runs = _day_runs(day_start, day_end, keep_failures)
+    read = _runs_by_job if connection.vendor == "sqlite" else _runs_in_turn
     # Batches of at most the batch size, sized by time, with a pause after each: the
     # scheduler's writes get the database between them (SQLite has one write lock).
+    # Reads happen outside the write transaction: a read never waits for the lock.
+    batches = read(runs, pacer, result)
     while not stopping():
-        # Read outside the write transaction: a read never waits for the lock.
-        size = pacer.size
-        started = time.perf_counter()
-        rows = list(runs.values_list("pk", "status")[:size])
-        result.delete_seconds += time.perf_counter() - started
-        if not rows:
+        batch = next(batches, None)
+        if batch is None:
             break
-        ids = [pk for pk, _ in rows]
-        # Finished runs never change status: count the failures from the rows just read.
-        failures = sum(1 for _, status in rows if status in FAILED_STATUSES)
+        ids, failures = batch
+        more = len(ids) == pacer.size  # a full batch: more may follow
         busy = pacer.busy
         with pacer.batch(), transaction.atomic():
             # A trigger request keeps its row; only its link to the deleted run goes.
@@ -195,10 +208,53 @@ def _prune_day(day_start, day_end, keep_failures, pacer, outcome, say, stopping,
         result.delete_seconds += pacer.busy - busy
         outcome.deleted += deleted
         outcome.deleted_failures += failures
-        if len(ids) == size:  # more may follow
+        if more:
             say(f"{outcome.day.isoformat()}: {outcome.deleted} deleted so far")
     if keep_failures:
         outcome.kept_failures = _kept_failures(day_start, day_end)
+
+
+def _runs_in_turn(runs, pacer: BatchPacer, result: PruneResult) -> Iterator[tuple[list, int]]:
+    """Ids of the next batch of ``runs`` and how many of them failed, read after each delete."""
+    while True:
+        started = time.perf_counter()
+        rows = list(runs.values_list("pk", "status")[: pacer.size])
+        result.delete_seconds += time.perf_counter() - started
+        if not rows:
+            return
+        # Finished runs never change status: count the failures from the rows just read.
+        yield [pk for pk, _ in rows], sum(1 for _, status in rows if status in FAILED_STATUSES)
+
+
+def _runs_by_job(runs, pacer: BatchPacer, result: PruneResult) -> Iterator[tuple[list, int]]:
+    """Ids of ``runs`` in batches of ``pacer.size``, job by job and in time within a job, and
+    how many of each batch failed.
+
+    SQLite updates every index of a deleted row in the statement and writes each page a
+    batch dirtied at its commit. Runs are stored in time order, so batches in time order
+    dirty the (job, started_at) index at a page per job, the same pages again in each
+    following batch (figure 8b: 2.6-2.8x a bare DELETE); job by job, a job's runs of the
+    day are neighbours there, and the time-ordered table and indexes take the scatter over
+    fewer pages (1.2x). The day is read once, sorted by the database, into 9 bytes a run
+    (13 MB for a day of 1,000 jobs running every minute): one read instead of one per batch.
+    """
+    started = time.perf_counter()
+    sql, params = (
+        runs.order_by("job_id", "started_at", "pk").values_list("pk", "status").query
+    ).sql_with_params()
+    ids, failed = array("q"), bytearray()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(10_000):
+            for pk, status in rows:
+                ids.append(pk)
+                failed.append(status in FAILED_STATUSES)
+    result.delete_seconds += time.perf_counter() - started
+    taken = 0
+    while taken < len(ids):
+        end = taken + pacer.size
+        yield ids[taken:end].tolist(), sum(failed[taken:end])
+        taken = end
 
 
 def _unlink_trigger_requests(ids: list[int]) -> None:
