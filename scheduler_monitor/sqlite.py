@@ -65,19 +65,26 @@ def checkpoints_every(pages: int, connection=None) -> Iterator[Callable[[], floa
     """
     connection = connection or default_connection
     took = [0.0]
-    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+    # Inside a transaction the batches commit nothing, and a checkpoint cannot run.
+    if (
+        connection.vendor != "sqlite"
+        or connection.is_in_memory_db()
+        or connection.in_atomic_block
+        or pages <= 0
+    ):
         yield lambda: took[0]
         return
     connection.ensure_connection()
     raw = connection.connection
     was = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     wal = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
-    if wal and 0 < was < pages:  # 0: the host checkpoints itself; leave that alone
+    change = wal and 0 < was < pages  # 0: the host checkpoints itself; leave that alone
+    if change:
         raw.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
     try:
         yield lambda: took[0]
     finally:
-        if wal and 0 < was < pages:
+        if change:
             raw.execute(f"PRAGMA wal_autocheckpoint = {int(was)}")
             started = time.perf_counter()
             raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
