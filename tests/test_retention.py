@@ -484,3 +484,18 @@ def test_it_says_where_the_time_went_when_verbose(history):
     (line,) = [line for line in out.getvalue().splitlines() if line.startswith("Busy ")]
     assert " s: rolling up " in line and " batch(es); paused " in line
     assert out.getvalue().strip().splitlines()[-1].startswith("Deleted ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_prunes_a_run_whose_retry_is_kept_and_unlinks_the_retry(make_job, record_run):
+    """A first attempt just before the cutoff, retried just after it: the attempt goes, the
+    retry stays with its link cleared (SET_NULL), and the prune commits (the foreign key is
+    checked at commit on SQLite and PostgreSQL alike)."""
+    job = make_job()
+    cutoff = TODAY - timedelta(days=3)
+    first = record_run(job, status=RunStatus.FAILURE, started_at=cutoff - timedelta(seconds=2))
+    retry = record_run(job, started_at=cutoff + timedelta(seconds=30))
+    JobRun.objects.filter(pk=retry).update(retry_of_id=first, attempt=2)
+    result = retention.job_runs_prune(days=3, now=NOW)
+    assert result.deleted == 1
+    assert list(JobRun.objects.values_list("pk", "retry_of_id", "attempt")) == [(retry, None, 2)]
