@@ -12,7 +12,7 @@ what the job store's read-then-update transactions did. Applied from Django's
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection as default_connection
@@ -51,8 +51,41 @@ def tune_sqlite(sender, connection, **kwargs):
         cursor.close()
 
 
+class PacedCheckpoints:
+    """The checkpoints of one long batched write on SQLite (see ``checkpoints_every``)."""
+
+    def __init__(self, raw=None):
+        self._raw = raw  # the DB-API connection; None: nothing to do (not a SQLite WAL)
+        self._version = None
+        self.seconds = 0.0  # spent in the checkpoints run here
+
+    def after_commit(self) -> None:
+        """Checkpoint now when another connection committed since the last call.
+
+        Any connection's commit checkpoints all the frames not yet copied once the WAL
+        holds 1,000 pages: with the interval raised here, a scheduler writing between two
+        batches did the checkpoint of the batches before (figure 10: start delay p99 37 ms
+        -> 275 ms). While others write, each batch's frames are copied by the batch itself,
+        as at SQLite's default; the long interval pays only when nobody else writes.
+        """
+        if self._raw is None:
+            return
+        version = self._raw.execute("PRAGMA data_version").fetchone()[0]
+        others_wrote = self._version is not None and version != self._version
+        self._version = version
+        if others_wrote:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        if self._raw is None:
+            return
+        started = time.perf_counter()
+        self._raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self.seconds += time.perf_counter() - started
+
+
 @contextmanager
-def checkpoints_every(pages: int, connection=None) -> Iterator[Callable[[], float]]:
+def checkpoints_every(pages: int, connection=None) -> Iterator[PacedCheckpoints]:
     """Let the WAL grow to ``pages`` between automatic checkpoints for the block, then
     checkpoint and put the connection's own setting back.
 
@@ -60,11 +93,11 @@ def checkpoints_every(pages: int, connection=None) -> Iterator[Callable[[], floa
     to the database file and syncs, so a page dirtied by many small transactions is copied
     once per checkpoint instead of once per transaction. The WAL stays bounded by ``pages``
     (plus one transaction); only this connection's setting changes, and only meanwhile.
-    Yields a function giving the seconds of the closing checkpoint (0 before it ran, and
-    elsewhere than on a SQLite WAL database, where nothing changes).
+    Call ``after_commit()`` of what it yields after each transaction (others may be
+    writing); its ``seconds`` are those of the checkpoints it ran, the last one included.
+    Elsewhere than on a SQLite WAL database outside a transaction, nothing changes.
     """
     connection = connection or default_connection
-    took = [0.0]
     # Inside a transaction the batches commit nothing, and a checkpoint cannot run.
     if (
         connection.vendor != "sqlite"
@@ -72,20 +105,20 @@ def checkpoints_every(pages: int, connection=None) -> Iterator[Callable[[], floa
         or connection.in_atomic_block
         or pages <= 0
     ):
-        yield lambda: took[0]
+        yield PacedCheckpoints()
         return
     connection.ensure_connection()
     raw = connection.connection
     was = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     wal = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
     change = wal and 0 < was < pages  # 0: the host checkpoints itself; leave that alone
-    if change:
-        raw.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+    if not change:
+        yield PacedCheckpoints()
+        return
+    checkpoints = PacedCheckpoints(raw)
+    raw.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
     try:
-        yield lambda: took[0]
+        yield checkpoints
     finally:
-        if change:
-            raw.execute(f"PRAGMA wal_autocheckpoint = {int(was)}")
-            started = time.perf_counter()
-            raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            took[0] = time.perf_counter() - started
+        raw.execute(f"PRAGMA wal_autocheckpoint = {int(was)}")
+        checkpoints.checkpoint()

@@ -499,3 +499,65 @@ def test_it_prunes_a_run_whose_retry_is_kept_and_unlinks_the_retry(make_job, rec
     result = retention.job_runs_prune(days=3, now=NOW)
     assert result.deleted == 1
     assert list(JobRun.objects.values_list("pk", "retry_of_id", "attempt")) == [(retry, None, 2)]
+
+
+@pytest.mark.django_db
+def test_on_sqlite_it_deletes_a_day_job_by_job_from_one_read(history, monkeypatch):
+    """Each day's runs go in job order (the (job, started_at) index is the one whose pages a
+    time-ordered batch scatters over), read once per day, in batches of the pacer's size."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL deletes in the order it reads, batch by batch")
+    _, rows = history(count=3000, start=NOW - timedelta(days=8), end=NOW, jobs=6)
+    job_of = dict(JobRun.objects.values_list("pk", "job_id"))
+    batches = []
+    real_delete = retention._delete_runs
+
+    def spy(ids):
+        batches.append(list(ids))
+        return real_delete(ids)
+
+    monkeypatch.setattr(retention, "_delete_runs", spy)
+    with CaptureQueriesContext(connection) as queries:
+        result = retention.job_runs_prune(days=3, batch_size=150, now=NOW)
+    deleted = [pk for batch in batches for pk in batch]
+    assert len(deleted) == len(set(deleted)) == result.deleted > 1000
+    assert all(len(batch) <= 150 for batch in batches)
+    reads = [
+        q["sql"] for q in queries if q["sql"].startswith('SELECT "scheduler_monitor_jobrun"."id"')
+    ]
+    assert len(reads) == len(result.days)  # one read per day, not one per batch
+    # The job of consecutive deleted runs never goes back, but where a new day starts.
+    steps_back = sum(1 for a, b in zip(deleted, deleted[1:], strict=False) if job_of[b] < job_of[a])
+    assert 0 < steps_back <= len(result.days) - 1
+    # The failures are counted from that one read: the same as the raw rows say.
+    cutoff = TODAY - timedelta(days=3)
+    assert sum(d.deleted_failures for d in result.days) == sum(
+        1 for r in rows if r.status in FAILED_STATUSES and r.moment < cutoff
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_it_checkpoints_less_often_meanwhile_and_puts_the_setting_back(history):
+    """The connection's wal_autocheckpoint is PRUNE_CHECKPOINT_PAGES during the prune and
+    what it was afterwards; the WAL is checkpointed at the end."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's WAL")
+    history(count=1500, start=NOW - timedelta(days=6), end=NOW, jobs=3)
+
+    def autocheckpoint():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cursor.fetchone()[0]
+
+    before = autocheckpoint()
+    seen = []
+    result = retention.job_runs_prune(
+        days=2, batch_size=100, now=NOW, progress=lambda message: seen.append(autocheckpoint())
+    )
+    assert result.deleted > 500
+    assert before == 1000 and set(seen) == {retention.PRUNE_CHECKPOINT_PAGES}
+    assert autocheckpoint() == before
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        busy, frames, copied = cursor.fetchone()
+    assert busy == 0 and frames == copied  # nothing of the prune's left to copy
