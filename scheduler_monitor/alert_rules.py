@@ -6,16 +6,16 @@ import functools
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from scheduler_monitor import conf, gaps
+from scheduler_monitor.failure_ratio_counts import runs_and_failures_per_job
 from scheduler_monitor.job_rows import current_jobs
 from scheduler_monitor.models import (
     FAILED_STATUSES,
-    TIMED_STATUSES,
     JobDefinition,
     JobRun,
     RunStatus,
@@ -26,7 +26,6 @@ from scheduler_monitor.scheduler_instances import (
     scheduler_runs_jobs,
     scheduler_status,
 )
-from scheduler_monitor.silences import maintenance_run_counts
 from scheduler_monitor.stats import percentile
 from scheduler_monitor.timestamps import EPOCH, iso_utc
 from scheduler_monitor.window import get_window
@@ -122,17 +121,9 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
     by_pk = {j.pk: j for j in jobs}
     since = now - timedelta(minutes=rule["window_minutes"])
     # Every job's runs of the window, kept or not below: an IN list of a thousand ids
-    # cost more to send (psycopg splits the query text: ~25 ms) than the extra rows.
-    counts = (
-        JobRun.objects.filter(
-            started_at__gte=since,
-            status__in=[*TIMED_STATUSES, RunStatus.ABANDONED],
-        )
-        .order_by()
-        .values("job_id")
-        .annotate(runs=Count("pk"), failures=Count("pk", filter=Q(status__in=FAILED_STATUSES)))
-    )
-    totals = {row["job_id"]: [row["runs"], row["failures"]] for row in counts}
+    # cost more to send (psycopg splits the query text: ~25 ms) than the extra rows. Runs
+    # inside maintenance windows (silences.py) do not count against the job.
+    totals = runs_and_failures_per_job(since=since, now=now)
     # Scheduled times that passed without a run (gaps.py) count as runs that failed.
     missed = gaps.missed_times_per_job(since=since)
     for job_pk, count in missed.items():
@@ -140,11 +131,6 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
         total[0] += count
         total[1] += count
     alerts = []
-    # Runs inside maintenance windows (silences.py) do not count against the job.
-    for job_pk, (planned_runs, planned_failures) in maintenance_run_counts(since=since).items():
-        if job_pk in totals:
-            totals[job_pk][0] -= planned_runs
-            totals[job_pk][1] -= planned_failures
     for job_pk, (runs, failures) in totals.items():
         if job_pk not in by_pk or runs <= 0:
             continue
