@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from scheduler_monitor import conf, gaps
 from scheduler_monitor.failure_ratio_counts import runs_and_failures_per_job
 from scheduler_monitor.job_rows import current_jobs
+from scheduler_monitor.jobs import job_next_run_times
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     JobDefinition,
@@ -76,23 +77,39 @@ def alerts_status(alerts: list[Alert]) -> str:
     return "ok"
 
 
+class RuleReads:
+    """What several rules read, read once an evaluation (or given by the caller)."""
+
+    def __init__(self, next_runs: dict[str, datetime | None] | None = None):
+        self._next_runs = next_runs
+
+    @property
+    def next_runs(self) -> dict[str, datetime | None]:
+        if self._next_runs is None:
+            self._next_runs = job_next_run_times()
+        return self._next_runs
+
+
 def firing_alerts(
     *,
     now: datetime | None = None,
     rules: list[dict] | None = None,
     jobs: list[JobDefinition] | None = None,
+    next_runs: dict[str, datetime | None] | None = None,
 ) -> list[Alert]:
     """Evaluate every alert rule; return the firing ones, critical first, then by rule.
 
-    ``jobs``: the jobs of ``job_list()`` when the caller has them already.
+    ``jobs``: the jobs of ``job_list()``, ``next_runs``: the job store's next run times
+    (``job_next_run_times()``), when the caller has them already.
     """
     now = now or timezone.now()
     rules = conf.alert_rules(rules)
     jobs = current_jobs(RULE_JOB_FIELDS) if jobs is None else jobs
+    reads = RuleReads(next_runs)
     alerts: list[Alert] = []
     for rule in rules:
         scoped = _rule_jobs(rule, jobs)
-        alerts.extend(ALERT_EVALUATORS[rule["kind"]](rule, scoped, now))
+        alerts.extend(ALERT_EVALUATORS[rule["kind"]](rule, scoped, now, reads))
     order = {"critical": 0, "warning": 1}
     return sorted(alerts, key=lambda a: (order[a.severity], a.rule, a.job_id or ""))
 
@@ -117,7 +134,7 @@ def _alert(rule: dict, message: str, job: JobDefinition | None = None, **numbers
     )
 
 
-def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
+def _failure_ratio_alerts(rule, jobs, now, reads) -> list[Alert]:
     by_pk = {j.pk: j for j in jobs}
     since = now - timedelta(minutes=rule["window_minutes"])
     # Every job's runs of the window, kept or not below: an IN list of a thousand ids
@@ -164,7 +181,7 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
     return alerts
 
 
-def _consecutive_failure_alerts(rule, jobs, now) -> list[Alert]:
+def _consecutive_failure_alerts(rule, jobs, now, reads) -> list[Alert]:
     count = rule["count"]
     # Only a job whose latest run failed can have a failing streak.
     failing = {j.pk: j for j in jobs if j.last_status in FAILED_STATUSES}
@@ -217,7 +234,7 @@ def failing_streaks(*, job_pks: list[int]) -> dict[int, int]:
     )
 
 
-def _p95_alerts(rule, jobs, now) -> list[Alert]:
+def _p95_alerts(rule, jobs, now, reads) -> list[Alert]:
     """p95 of the recent runs against a threshold and k x the job's own earlier p95.
 
     Both read the rolling window (the job's last HISTORY_SIZE runs with their start
@@ -275,7 +292,7 @@ def _p95_alerts(rule, jobs, now) -> list[Alert]:
     return alerts
 
 
-def _overdue_alerts(rule, jobs, now) -> list[Alert]:
+def _overdue_alerts(rule, jobs, now, reads) -> list[Alert]:
     return [
         _alert(
             rule,
@@ -285,11 +302,11 @@ def _overdue_alerts(rule, jobs, now) -> list[Alert]:
             value=s.late_seconds,
             threshold=s.grace_seconds,
         )
-        for s in overdue_jobs(jobs=jobs, now=now)
+        for s in overdue_jobs(jobs=jobs, now=now, next_runs=reads.next_runs)
     ]
 
 
-def _stuck_alerts(rule, jobs, now) -> list[Alert]:
+def _stuck_alerts(rule, jobs, now, reads) -> list[Alert]:
     wanted = {j.pk for j in jobs}
     return [
         _alert(
@@ -310,7 +327,7 @@ def _stuck_alerts(rule, jobs, now) -> list[Alert]:
     ]
 
 
-def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
+def _scheduler_down_alerts(rule, jobs, now, reads) -> list[Alert]:
     read_status = functools.cache(lambda: scheduler_status(now=now))  # read once at most
     if scheduler_runs_jobs(scheduler_roles(now=now), lambda: read_status().running):
         return []
@@ -332,7 +349,7 @@ def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
     return [_alert(rule, message, value=status.heartbeat_age_seconds)]
 
 
-def _timed_out_alerts(rule, jobs, now) -> list[Alert]:
+def _timed_out_alerts(rule, jobs, now, reads) -> list[Alert]:
     """Jobs whose last run passed its time limit within the window (no query: the job row)."""
     since = now - timedelta(minutes=rule["window_minutes"])
     alerts = []
@@ -383,8 +400,12 @@ class AlertsReport:
 
 
 def alerts_report(
-    *, now: datetime | None = None, jobs: list[JobDefinition] | None = None
+    *,
+    now: datetime | None = None,
+    jobs: list[JobDefinition] | None = None,
+    next_runs: dict[str, datetime | None] | None = None,
 ) -> AlertsReport:
-    """Evaluate the configured alert rules now (over ``jobs`` when already loaded)."""
+    """Evaluate the configured alert rules now (over ``jobs`` and ``next_runs`` if read)."""
     now = now or timezone.now()
-    return AlertsReport(alerts=firing_alerts(now=now, jobs=jobs), evaluated_at=now)
+    alerts = firing_alerts(now=now, jobs=jobs, next_runs=next_runs)
+    return AlertsReport(alerts=alerts, evaluated_at=now)

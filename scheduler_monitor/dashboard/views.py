@@ -125,7 +125,9 @@ def live_context(request: HttpRequest) -> dict:
     overview = scheduler_instances.scheduler_overview(now=now)
     focus = heat_focus(request)
     return {
-        "alerts": alert_rules.alerts_report(now=now, jobs=[m.job for m in metrics]),
+        "alerts": alert_rules.alerts_report(
+            now=now, jobs=[m.job for m in metrics], next_runs=next_runs
+        ),
         "summary": summary.dashboard_summary(now=now),
         "status": overview.status,
         "scheduler_running": overview.running,

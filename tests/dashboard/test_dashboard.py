@@ -301,12 +301,12 @@ def make_many_jobs(count):
 # measurements, 2 for the hourly heatmap, 4 for the daily one (jobs, rollups, the past
 # days' failure signature, today's failures; past days are counted again only when that
 # signature changes): 23; the alert rules (see tests/api/test_query_counts.py) without
-# the jobs, which they share with the table: 8 (the failure ratios' two live ends and the
-# runs inside maintenance windows, failure_ratio_counts.py), the failing streaks: 1, 3 for
-# the down scheduler's status (read once for the check and its message), the recent
-# scheduler events: 1, missed scheduled times for the failure ratio and the two heatmaps:
-# 3; the open incidents and the active silences: 2.
-QUERIES = 23 + 8 + 1 + 3 + 1 + 3 + 2
+# the jobs and next run times, which they share with the table: 7 (the failure ratios'
+# two live ends and the runs inside maintenance windows, failure_ratio_counts.py), the
+# failing streaks: 1, 3 for the down scheduler's status (read once for the check and its
+# message), the recent scheduler events: 1, missed scheduled times for the failure ratio
+# and the two heatmaps: 3; the open incidents and the active silences: 2.
+QUERIES = 23 + 7 + 1 + 3 + 1 + 3 + 2
 
 
 @pytest.mark.parametrize("jobs", [3, 200, 1000])
