@@ -230,22 +230,11 @@ BOOLEANS = {
 }
 
 
-# The project's dict, read again only when the settings object changes (override_settings
-# puts a new one in place): a 5,000-job dashboard asks for settings ~10,000 times a render,
-# and each read through django.conf.settings' lazy object cost microseconds.
-_read: dict[str, tuple[object, dict[str, Any]]] = {}
-
-
 def user_settings() -> dict[str, Any]:
     """Return the project's ``SCHEDULER_MONITOR`` dict (empty when unset)."""
-    holder = settings._wrapped
-    read = _read.get("value")
-    if read is not None and read[0] is holder:
-        return read[1]
     value = getattr(settings, "SCHEDULER_MONITOR", {})
     if not isinstance(value, dict):
         raise ImproperlyConfigured("SCHEDULER_MONITOR must be a dict")
-    _read["value"] = (settings._wrapped, value)
     return value
 
 

@@ -47,12 +47,3 @@ def test_a_non_dict_setting_is_refused(settings):
     with pytest.raises(ImproperlyConfigured, match="must be a dict"):
         settings.SCHEDULER_MONITOR = ["HISTORY_SIZE"]
     settings.SCHEDULER_MONITOR = {}
-
-
-def test_a_replaced_settings_dict_is_read_again(settings):
-    settings.SCHEDULER_MONITOR = {"HISTORY_SIZE": 10}
-    assert conf.get("HISTORY_SIZE") == 10
-    settings.SCHEDULER_MONITOR = {"HISTORY_SIZE": 20}
-    assert conf.get("HISTORY_SIZE") == 20
-    del settings.SCHEDULER_MONITOR
-    assert conf.get("HISTORY_SIZE") == conf.DEFAULTS["HISTORY_SIZE"]
