@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 
 from scheduler_monitor import conf, gaps
 from scheduler_monitor.failure_ratio_counts import runs_and_failures_per_job
-from scheduler_monitor.job_rows import current_jobs
-from scheduler_monitor.jobs import job_next_run_times
+from scheduler_monitor.job_rows import current_jobs, current_next_run_times
 from scheduler_monitor.models import (
     FAILED_STATUSES,
     JobDefinition,
@@ -86,7 +85,7 @@ class RuleReads:
     @property
     def next_runs(self) -> dict[str, datetime | None]:
         if self._next_runs is None:
-            self._next_runs = job_next_run_times()
+            self._next_runs = current_next_run_times()
         return self._next_runs
 
 

@@ -11,9 +11,11 @@ attribute on them (``with_job_health`` does, on its own ``job_api_list`` rows).
 """
 
 import threading
+from datetime import datetime
 
 from django.db import models
 from django.db.models.functions import Cast
+from django_apscheduler.models import DjangoJob
 
 from scheduler_monitor.jobs import job_list
 from scheduler_monitor.models import JobDefinition
@@ -24,6 +26,8 @@ READ_ALL_ABOVE = 500
 _lock = threading.Lock()
 # fields -> job pk -> (the text row it was built from, the instance)
 _built: dict[tuple[str, ...], dict[int, tuple[tuple, JobDefinition]]] = {}
+# job id -> (next run time as text, as a datetime)
+_next_runs: dict[str, tuple[str | None, datetime | None]] = {}
 
 
 def text_columns(model, names) -> list:
@@ -73,7 +77,34 @@ def _build(fields: tuple[str, ...], pks: set[int]) -> dict[int, JobDefinition]:
     return {job.pk: job for job in jobs if job.pk in pks}
 
 
+def current_next_run_times() -> dict[str, datetime | None]:
+    """``jobs.job_next_run_times()``, converting only the times that changed (two queries
+    at most): 5,000 datetimes converted on every render were ~25 ms of the dashboard."""
+    text = Cast("next_run_time", output_field=models.TextField())
+    rows = list(DjangoJob.objects.values_list("id", text))
+    with _lock:
+        known = dict(_next_runs)
+    changed = [job_id for job_id, raw in rows if job_id not in known or known[job_id][0] != raw]
+    fresh = {}
+    if changed:
+        stored = DjangoJob.objects.all()
+        if len(changed) <= READ_ALL_ABOVE:
+            stored = stored.filter(id__in=changed)
+        fresh = dict(stored.values_list("id", "next_run_time"))
+    current = {}
+    for job_id, raw in rows:
+        if job_id in known and known[job_id][0] == raw:
+            current[job_id] = known[job_id]
+        elif job_id in fresh:
+            current[job_id] = (raw, fresh[job_id])
+    with _lock:
+        _next_runs.clear()
+        _next_runs.update(current)  # only the stored jobs: bounded by the job count
+    return {job_id: value for job_id, (_, value) in current.items()}
+
+
 def forget() -> None:
     """Drop every built row (tests; a new process starts without them)."""
     with _lock:
         _built.clear()
+        _next_runs.clear()

@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 from django.utils import timezone
+from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor import job_rows
+from scheduler_monitor import job_rows, jobs
 from scheduler_monitor.models import JobDefinition
 
 FIELDS = ("job_id", "name", "category", "last_status", "last_run_at", "paused")
@@ -63,3 +64,22 @@ def test_many_changed_jobs_are_built_in_one_query(make_job, django_assert_num_qu
         built = job_rows.current_jobs(FIELDS)
     assert len(built) == len(jobs)
     assert {j.last_status for j in built} == {"success"}
+
+
+def _stored(job_id, at):
+    return DjangoJob.objects.create(id=job_id, next_run_time=at, job_state=b"")
+
+
+def test_next_run_times_equal_the_job_store_after_changes(db, django_assert_num_queries):
+    at = timezone.now().replace(microsecond=123456)
+    _stored("a", at)
+    _stored("b", None)  # paused
+    assert job_rows.current_next_run_times() == jobs.job_next_run_times()
+    with django_assert_num_queries(1):  # nothing changed: the text only
+        assert job_rows.current_next_run_times() == {"a": at, "b": None}
+    DjangoJob.objects.filter(id="a").update(next_run_time=at + timedelta(minutes=1))
+    DjangoJob.objects.filter(id="b").delete()
+    _stored("c", at)
+    with django_assert_num_queries(2):  # the text, then the two changed
+        assert job_rows.current_next_run_times() == {"a": at + timedelta(minutes=1), "c": at}
+    assert job_rows.current_next_run_times() == jobs.job_next_run_times()

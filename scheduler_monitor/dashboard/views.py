@@ -101,7 +101,7 @@ def live_context(request: HttpRequest) -> dict:
     query = request.GET.get("q", "").strip()
     category = request.GET.get("category", "").strip()
     now = timezone.now()
-    next_runs = jobs.job_next_run_times()
+    next_runs = job_rows.current_next_run_times()
     stuck = schedule_health.stuck_runs_by_job(now=now)
     metrics = jobs.job_metrics(jobs=job_rows.current_jobs(TABLE_JOB_FIELDS))
     rows = [
