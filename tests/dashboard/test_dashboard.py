@@ -357,3 +357,30 @@ def test_the_admin_index_has_one_scheduler_monitoring_section(staff_client, db):
 def test_the_page_has_a_favicon(staff_client, db):
     page = staff_client.get(URL).content.decode()
     assert 'rel="icon" href="/static/scheduler_monitor/favicon.svg"' in page
+
+
+def test_an_alert_storm_lists_the_worst_fifty_and_counts_the_rest_per_rule(staff_client, make_job):
+    """With every job overdue (the scheduler down an hour), the page stays a page."""
+    from django_apscheduler.models import DjangoJob
+
+    from scheduler_monitor.alert_rules import firing_alerts
+    from scheduler_monitor.dashboard.views import ALERTS_SHOWN
+
+    hour_ago = timezone.now() - timedelta(hours=1)
+    for n in range(ALERTS_SHOWN + 20):
+        job = make_job(job_id=f"storm_{n:03}")
+        DjangoJob.objects.create(id=job.job_id, next_run_time=hour_ago, job_state=b"")
+    firing = firing_alerts()
+    assert len(firing) > ALERTS_SHOWN + 19  # every job overdue, and the scheduler down
+    page = parse(staff_client.get(URL).content)
+    listed = [li for li in page.find_all("li", class_="sm-alert") if li.attrs.get("data-rule")]
+    assert [li.attrs["data-job-id"] for li in listed] == [
+        a.job_id or "" for a in firing[:ALERTS_SHOWN]
+    ]
+    more = page.by_id("sm-alerts-more")
+    assert int(more.attrs["data-hidden"]) == len(firing) - ALERTS_SHOWN
+    hidden_rules = {a.rule for a in firing[ALERTS_SHOWN:]}
+    assert {el.text for el in more.find_all(class_="sm-alert-rule")} == hidden_rules
+    assert int(page.by_id("sm-alerts").attrs["data-total"]) == len(firing)
+    chinese = staff_client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"另有 {len(firing) - ALERTS_SHOWN} 条告警未列出" in chinese
