@@ -6,16 +6,16 @@ import functools
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from scheduler_monitor import conf, gaps
-from scheduler_monitor.jobs import job_list
+from scheduler_monitor.failure_ratio_counts import runs_and_failures_per_job
+from scheduler_monitor.job_rows import current_jobs, current_next_run_times
 from scheduler_monitor.models import (
     FAILED_STATUSES,
-    TIMED_STATUSES,
     JobDefinition,
     JobRun,
     RunStatus,
@@ -26,16 +26,16 @@ from scheduler_monitor.scheduler_instances import (
     scheduler_runs_jobs,
     scheduler_status,
 )
-from scheduler_monitor.silences import maintenance_run_counts
 from scheduler_monitor.stats import percentile
 from scheduler_monitor.timestamps import EPOCH, iso_utc
 from scheduler_monitor.window import get_window
 
 SEVERITY_EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2}
-# The job columns the rules read (and Alert shows). Loading only these: building a
-# thousand whole rows (three JSON columns, six dates each) was most of a GET /alerts at
-# production rate. A rule that reads another column costs a query per job: the tests
-# pin the query count with every rule firing.
+# The job columns the rules read (and Alert shows). Loading only these, and building only
+# the rows that changed since the last evaluation (job_rows.py): building a thousand whole
+# rows (three JSON columns, six dates each) was most of a GET /alerts at production rate.
+# A rule that reads another column costs a query per job: the tests pin the query count
+# with every rule firing.
 RULE_JOB_FIELDS = (
     "job_id",
     "name",
@@ -76,23 +76,39 @@ def alerts_status(alerts: list[Alert]) -> str:
     return "ok"
 
 
+class RuleReads:
+    """What several rules read, read once an evaluation (or given by the caller)."""
+
+    def __init__(self, next_runs: dict[str, datetime | None] | None = None):
+        self._next_runs = next_runs
+
+    @property
+    def next_runs(self) -> dict[str, datetime | None]:
+        if self._next_runs is None:
+            self._next_runs = current_next_run_times()
+        return self._next_runs
+
+
 def firing_alerts(
     *,
     now: datetime | None = None,
     rules: list[dict] | None = None,
     jobs: list[JobDefinition] | None = None,
+    next_runs: dict[str, datetime | None] | None = None,
 ) -> list[Alert]:
     """Evaluate every alert rule; return the firing ones, critical first, then by rule.
 
-    ``jobs``: the jobs of ``job_list()`` when the caller has them already.
+    ``jobs``: the jobs of ``job_list()``, ``next_runs``: the job store's next run times
+    (``job_next_run_times()``), when the caller has them already.
     """
     now = now or timezone.now()
     rules = conf.alert_rules(rules)
-    jobs = list(job_list().only(*RULE_JOB_FIELDS)) if jobs is None else jobs
+    jobs = current_jobs(RULE_JOB_FIELDS) if jobs is None else jobs
+    reads = RuleReads(next_runs)
     alerts: list[Alert] = []
     for rule in rules:
         scoped = _rule_jobs(rule, jobs)
-        alerts.extend(ALERT_EVALUATORS[rule["kind"]](rule, scoped, now))
+        alerts.extend(ALERT_EVALUATORS[rule["kind"]](rule, scoped, now, reads))
     order = {"critical": 0, "warning": 1}
     return sorted(alerts, key=lambda a: (order[a.severity], a.rule, a.job_id or ""))
 
@@ -117,21 +133,13 @@ def _alert(rule: dict, message: str, job: JobDefinition | None = None, **numbers
     )
 
 
-def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
+def _failure_ratio_alerts(rule, jobs, now, reads) -> list[Alert]:
     by_pk = {j.pk: j for j in jobs}
     since = now - timedelta(minutes=rule["window_minutes"])
     # Every job's runs of the window, kept or not below: an IN list of a thousand ids
-    # cost more to send (psycopg splits the query text: ~25 ms) than the extra rows.
-    counts = (
-        JobRun.objects.filter(
-            started_at__gte=since,
-            status__in=[*TIMED_STATUSES, RunStatus.ABANDONED],
-        )
-        .order_by()
-        .values("job_id")
-        .annotate(runs=Count("pk"), failures=Count("pk", filter=Q(status__in=FAILED_STATUSES)))
-    )
-    totals = {row["job_id"]: [row["runs"], row["failures"]] for row in counts}
+    # cost more to send (psycopg splits the query text: ~25 ms) than the extra rows. Runs
+    # inside maintenance windows (silences.py) do not count against the job.
+    totals = runs_and_failures_per_job(since=since, now=now)
     # Scheduled times that passed without a run (gaps.py) count as runs that failed.
     missed = gaps.missed_times_per_job(since=since)
     for job_pk, count in missed.items():
@@ -139,11 +147,6 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
         total[0] += count
         total[1] += count
     alerts = []
-    # Runs inside maintenance windows (silences.py) do not count against the job.
-    for job_pk, (planned_runs, planned_failures) in maintenance_run_counts(since=since).items():
-        if job_pk in totals:
-            totals[job_pk][0] -= planned_runs
-            totals[job_pk][1] -= planned_failures
     for job_pk, (runs, failures) in totals.items():
         if job_pk not in by_pk or runs <= 0:
             continue
@@ -177,7 +180,7 @@ def _failure_ratio_alerts(rule, jobs, now) -> list[Alert]:
     return alerts
 
 
-def _consecutive_failure_alerts(rule, jobs, now) -> list[Alert]:
+def _consecutive_failure_alerts(rule, jobs, now, reads) -> list[Alert]:
     count = rule["count"]
     # Only a job whose latest run failed can have a failing streak.
     failing = {j.pk: j for j in jobs if j.last_status in FAILED_STATUSES}
@@ -230,7 +233,7 @@ def failing_streaks(*, job_pks: list[int]) -> dict[int, int]:
     )
 
 
-def _p95_alerts(rule, jobs, now) -> list[Alert]:
+def _p95_alerts(rule, jobs, now, reads) -> list[Alert]:
     """p95 of the recent runs against a threshold and k x the job's own earlier p95.
 
     Both read the rolling window (the job's last HISTORY_SIZE runs with their start
@@ -288,7 +291,7 @@ def _p95_alerts(rule, jobs, now) -> list[Alert]:
     return alerts
 
 
-def _overdue_alerts(rule, jobs, now) -> list[Alert]:
+def _overdue_alerts(rule, jobs, now, reads) -> list[Alert]:
     return [
         _alert(
             rule,
@@ -298,11 +301,11 @@ def _overdue_alerts(rule, jobs, now) -> list[Alert]:
             value=s.late_seconds,
             threshold=s.grace_seconds,
         )
-        for s in overdue_jobs(jobs=jobs, now=now)
+        for s in overdue_jobs(jobs=jobs, now=now, next_runs=reads.next_runs)
     ]
 
 
-def _stuck_alerts(rule, jobs, now) -> list[Alert]:
+def _stuck_alerts(rule, jobs, now, reads) -> list[Alert]:
     wanted = {j.pk for j in jobs}
     return [
         _alert(
@@ -323,7 +326,7 @@ def _stuck_alerts(rule, jobs, now) -> list[Alert]:
     ]
 
 
-def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
+def _scheduler_down_alerts(rule, jobs, now, reads) -> list[Alert]:
     read_status = functools.cache(lambda: scheduler_status(now=now))  # read once at most
     if scheduler_runs_jobs(scheduler_roles(now=now), lambda: read_status().running):
         return []
@@ -345,7 +348,7 @@ def _scheduler_down_alerts(rule, jobs, now) -> list[Alert]:
     return [_alert(rule, message, value=status.heartbeat_age_seconds)]
 
 
-def _timed_out_alerts(rule, jobs, now) -> list[Alert]:
+def _timed_out_alerts(rule, jobs, now, reads) -> list[Alert]:
     """Jobs whose last run passed its time limit within the window (no query: the job row)."""
     since = now - timedelta(minutes=rule["window_minutes"])
     alerts = []
@@ -396,8 +399,12 @@ class AlertsReport:
 
 
 def alerts_report(
-    *, now: datetime | None = None, jobs: list[JobDefinition] | None = None
+    *,
+    now: datetime | None = None,
+    jobs: list[JobDefinition] | None = None,
+    next_runs: dict[str, datetime | None] | None = None,
 ) -> AlertsReport:
-    """Evaluate the configured alert rules now (over ``jobs`` when already loaded)."""
+    """Evaluate the configured alert rules now (over ``jobs`` and ``next_runs`` if read)."""
     now = now or timezone.now()
-    return AlertsReport(alerts=firing_alerts(now=now, jobs=jobs), evaluated_at=now)
+    alerts = firing_alerts(now=now, jobs=jobs, next_runs=next_runs)
+    return AlertsReport(alerts=alerts, evaluated_at=now)

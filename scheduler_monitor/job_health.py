@@ -11,6 +11,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
+from scheduler_monitor.job_rows import READ_ALL_ABOVE, text_columns
 from scheduler_monitor.jobs import job_list, window_statistics
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
 from scheduler_monitor.schedule_health import (
@@ -109,25 +110,6 @@ def prometheus_snapshot(*, now: datetime | None = None) -> PrometheusSnapshot:
 PROMETHEUS_ROW_FIELDS = (*PROMETHEUS_JOB_FIELDS, "missed_count", "skipped_count")
 
 
-# Big enough to read every row unfiltered (and stay under old SQLite's 999 parameters).
-READ_ALL_ABOVE = 500
-
-
-def _text_columns(model, names) -> list:
-    """The columns for a change check: dates and JSON as text, compared as they are.
-
-    Converting them (datetimes on both databases, JSON) was most of reading the rows.
-    """
-    columns = []
-    for name in names:
-        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
-        if isinstance(field, (models.DateTimeField, models.JSONField)):
-            columns.append(Cast(name, output_field=models.TextField()))
-        else:
-            columns.append(name)
-    return columns
-
-
 @dataclass
 class PrometheusReading:
     """One scrape's reads: every job's row (PROMETHEUS_ROW_FIELDS, dates and JSON as text)
@@ -150,7 +132,7 @@ class PrometheusReading:
             jobs = jobs.filter(pk__in=pks)
         wanted = set(pks)
         count = len(PROMETHEUS_ROW_FIELDS)
-        columns = _text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)
+        columns = text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)
         rows = jobs.values_list(*columns, *PROMETHEUS_ROW_FIELDS)
         return [(row[:count], row[count:]) for row in rows if row[0] in wanted]
 
@@ -169,7 +151,7 @@ class PrometheusReading:
 def prometheus_reading(*, now: datetime) -> PrometheusReading:
     """What prometheus_snapshot reads, the job rows and next run times as text."""
     stats = window_statistics()
-    rows = list(job_list().values_list(*_text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)))
+    rows = list(job_list().values_list(*text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)))
     text = Cast("next_run_time", output_field=models.TextField())
     next_runs = dict(DjangoJob.objects.values_list("id", text))
     running_runs = running_by_job()

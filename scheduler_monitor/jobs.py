@@ -81,7 +81,7 @@ class JobMetrics:
         }
 
 
-def job_metrics(*, jobs: QuerySet[JobDefinition] | None = None) -> list[JobMetrics]:
+def job_metrics(*, jobs: Iterable[JobDefinition] | None = None) -> list[JobMetrics]:
     """Counters and window statistics for each job (two queries at most, any job count)."""
     stats = window_statistics()
     jobs = job_list() if jobs is None else jobs

@@ -47,7 +47,10 @@ class JobSchedule:
 
 
 def job_schedules(
-    *, jobs: list[JobDefinition] | None = None, now: datetime | None = None
+    *,
+    jobs: list[JobDefinition] | None = None,
+    now: datetime | None = None,
+    next_runs: dict[str, datetime | None] | None = None,
 ) -> list[JobSchedule]:
     """Each declared job's (or each of ``jobs``') next due time from the job store.
 
@@ -56,7 +59,7 @@ def job_schedules(
     """
     now = now or timezone.now()
     jobs = list(job_list()) if jobs is None else jobs
-    due = job_next_run_times()
+    due = job_next_run_times() if next_runs is None else next_runs
     return [job_schedule_of(job=job, next_run_at=due.get(job.job_id), now=now) for job in jobs]
 
 
@@ -92,10 +95,19 @@ def past_grace(late: float | None, grace_seconds: float) -> bool:
 
 
 def overdue_jobs(
-    *, jobs: list[JobDefinition] | None = None, now: datetime | None = None
+    *,
+    jobs: list[JobDefinition] | None = None,
+    now: datetime | None = None,
+    next_runs: dict[str, datetime | None] | None = None,
 ) -> list[JobSchedule]:
     """Jobs (of all, or of ``jobs``) whose next run is past due by more than their grace."""
-    return [s for s in job_schedules(jobs=jobs, now=now) if s.overdue]
+    now = now or timezone.now()
+    jobs = list(job_list()) if jobs is None else jobs
+    due = job_next_run_times() if next_runs is None else next_runs
+    # Only a job whose next run time has passed can be overdue: the others (nearly all)
+    # need no schedule built, which was most of this rule at 5,000 jobs.
+    passed = [j for j in jobs if not j.paused and (d := due.get(j.job_id)) and d < now]
+    return [s for s in job_schedules(jobs=passed, now=now, next_runs=due) if s.overdue]
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from scheduler_monitor.audit import SYSTEM, Actor, audit_record
 from scheduler_monitor.models import (
-    FAILED_STATUSES,
-    TIMED_STATUSES,
     JobRun,
     MaintenanceWindow,
-    RunStatus,
     Silence,
     SilenceScope,
 )
@@ -122,24 +118,6 @@ def maintenance_runs_mark(*, mutes: Mutes) -> int:
             continue  # a rule is not a set of runs
         marked += runs.update(in_maintenance=True)
     return marked
-
-
-def maintenance_run_counts(*, since: datetime) -> dict[int, tuple[int, int]]:
-    """Per job pk: (finished runs, failed runs) started inside maintenance windows since then.
-
-    The failure-ratio rule takes these out of its counts (a planned outage is no failure).
-    """
-    rows = (
-        JobRun.objects.filter(
-            in_maintenance=True,
-            started_at__gte=since,
-            status__in=[*TIMED_STATUSES, RunStatus.ABANDONED],
-        )
-        .order_by()
-        .values("job_id")
-        .annotate(runs=Count("pk"), failures=Count("pk", filter=Q(status__in=FAILED_STATUSES)))
-    )
-    return {row["job_id"]: (row["runs"], row["failures"]) for row in rows}
 
 
 def silence_create(

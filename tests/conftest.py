@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.signals import request_started
 from django.utils import timezone, translation
 
-from scheduler_monitor import exposition_cache, hourly_counts
+from scheduler_monitor import exposition_cache, failure_ratio_counts, hourly_counts, job_rows
 from scheduler_monitor.failure_counts import reset_failure_memo
 from scheduler_monitor.models import JobDefinition, RunStatus, RunTrigger
 from scheduler_monitor.recording import FinishedRun, get_recorder, reset_recorder
@@ -42,12 +42,16 @@ def fresh_process_state(declared_jobs):
     reset_failure_memo()
     exposition_cache.reset()
     hourly_counts.reset()
+    job_rows.forget()
+    failure_ratio_counts.reset()
     yield
     reset_window()
     reset_recorder()
     reset_failure_memo()
     exposition_cache.reset()
     hourly_counts.reset()
+    job_rows.forget()
+    failure_ratio_counts.reset()
     registry.clear()
     for spec in saved.values():
         registry.register(spec)

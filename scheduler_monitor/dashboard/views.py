@@ -27,6 +27,7 @@ from scheduler_monitor import (
     heatmaps,
     incidents,
     job_control,
+    job_rows,
     jobs,
     notification_chain,
     runs,
@@ -50,6 +51,20 @@ RUNS_PER_PAGE = 25
 START_DELAY_HOURS = 24
 CHART_RUNS = 100
 JOB_INCIDENTS = 20  # the job page's incident history
+# Alerts listed on the dashboard, worst first; the rest are counted per rule. With the
+# scheduler down for an hour every job is overdue: 5,000 list items were 2 MB and 1.5 s.
+ALERTS_SHOWN = 50
+# The job columns the table, its ranking and the alert rules read: at 5,000 jobs, whole rows
+# (43 columns) built on every render were ~200 ms of the page.
+TABLE_JOB_FIELDS = (
+    *alert_rules.RULE_JOB_FIELDS,
+    "owner",
+    "success_count",
+    "failure_count",
+    "retried_count",
+    "timed_out_count",
+    "last_duration_ms",
+)
 
 
 # --- view models (presentation only; numbers come from the domain) -----------------------
@@ -75,6 +90,19 @@ def matches(metrics: jobs.JobMetrics, query: str, category: str) -> bool:
     return any(query in value.casefold() for value in (job.job_id, job.name, job.owner))
 
 
+def alerts_context(report: alert_rules.AlertsReport) -> dict:
+    """The report, its first ALERTS_SHOWN alerts and how many more each rule has firing."""
+    hidden: dict[str, int] = {}
+    for alert in report.alerts[ALERTS_SHOWN:]:
+        hidden[alert.rule] = hidden.get(alert.rule, 0) + 1
+    return {
+        "alerts": report,
+        "alerts_shown": report.alerts[:ALERTS_SHOWN],
+        "alerts_hidden": sum(hidden.values()),
+        "alerts_hidden_by_rule": sorted(hidden.items(), key=lambda item: (-item[1], item[0])),
+    }
+
+
 def refresh_seconds(request: HttpRequest) -> int:
     """The auto-refresh interval: ``?refresh=`` (0 turns it off) or the setting."""
     raw = request.GET.get("refresh", "")
@@ -89,9 +117,9 @@ def live_context(request: HttpRequest) -> dict:
     query = request.GET.get("q", "").strip()
     category = request.GET.get("category", "").strip()
     now = timezone.now()
-    next_runs = jobs.job_next_run_times()
+    next_runs = job_rows.current_next_run_times()
     stuck = schedule_health.stuck_runs_by_job(now=now)
-    metrics = jobs.job_metrics()
+    metrics = jobs.job_metrics(jobs=job_rows.current_jobs(TABLE_JOB_FIELDS))
     rows = [
         JobRow(
             metrics=m,
@@ -113,7 +141,9 @@ def live_context(request: HttpRequest) -> dict:
     overview = scheduler_instances.scheduler_overview(now=now)
     focus = heat_focus(request)
     return {
-        "alerts": alert_rules.alerts_report(now=now, jobs=[m.job for m in metrics]),
+        **alerts_context(
+            alert_rules.alerts_report(now=now, jobs=[m.job for m in metrics], next_runs=next_runs)
+        ),
         "summary": summary.dashboard_summary(now=now),
         "status": overview.status,
         "scheduler_running": overview.running,

@@ -52,12 +52,13 @@ def test_it_costs_a_fixed_number_of_queries(
     assert response.status_code == 200
 
 
-# Default rules: the jobs, failure ratios, missed times and the runs inside maintenance
-# windows (taken out of the ratios), recent p95 samples (the baseline's only for jobs with
-# enough of them: none here), next run times, running runs, lease, live instances (9);
-# the failing streaks of every job whose last run failed (1); the scheduler status once
-# (3) since no scheduler holds a lease: for the down check and its message.
-ALERTS = 9 + 1 + 3
+# Default rules: the jobs (as text, then the rows not built before: job_rows.py), failure
+# ratios (both live ends, the settled buckets, maintenance: failure_ratio_counts.py), missed times,
+# recent p95 samples (the baseline's only for jobs with enough of them: none here), next run
+# times, running runs, lease, live instances (12); the failing streaks of every job whose
+# last run failed (1); the scheduler status once (3) since no scheduler holds a lease: for
+# the down check and its message.
+ALERTS = 12 + 1 + 3
 
 
 @pytest.mark.parametrize("healthy", [3, 50])

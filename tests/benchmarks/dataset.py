@@ -16,6 +16,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
+from django.apps import apps
 from django.db import connection, transaction
 
 from scheduler_monitor.models import JobDefinition, JobRun
@@ -119,13 +120,13 @@ def build(
     rollup_days: int = 0,
 ):
     """Replace the tables' contents with the data set; return (jobs, runs) written."""
-    from scheduler_monitor.models import JobRunDailyRollup
-
     now = datetime.now(UTC)
     with transaction.atomic():
-        JobRunDailyRollup.objects.all().delete()
-        JobRun.objects.all().delete()
-        JobDefinition.objects.all().delete()
+        # Every table of the app at once, without the ORM's cascade (which collects the
+        # rows' ids first: "too many SQL variables" on SQLite); the foreign keys are
+        # checked at commit, when every table referring to another is empty too.
+        for model in apps.get_app_config("scheduler_monitor").get_models():
+            model.objects.all()._raw_delete(connection.alias)
         job_pks = create_jobs(jobs, categories)
     counters = {pk: [0, 0, 0.0, None] for pk in job_pks}  # success, failure, sum, last row
 

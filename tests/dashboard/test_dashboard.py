@@ -301,10 +301,11 @@ def make_many_jobs(count):
 # measurements, 2 for the hourly heatmap, 4 for the daily one (jobs, rollups, the past
 # days' failure signature, today's failures; past days are counted again only when that
 # signature changes): 23; the alert rules (see tests/api/test_query_counts.py) without
-# the jobs, which they share with the table: 7 (one for the runs inside maintenance
-# windows), the failing streaks: 1, 3 for the down scheduler's status (read once for the
-# check and its message), the recent scheduler events: 1, missed scheduled times for the
-# failure ratio and the two heatmaps: 3; the open incidents and the active silences: 2.
+# the jobs and next run times, which they share with the table: 7 (the failure ratios'
+# two live ends and the runs inside maintenance windows, failure_ratio_counts.py), the
+# failing streaks: 1, 3 for the down scheduler's status (read once for the check and its
+# message), the recent scheduler events: 1, missed scheduled times for the failure ratio
+# and the two heatmaps: 3; the open incidents and the active silences: 2.
 QUERIES = 23 + 7 + 1 + 3 + 1 + 3 + 2
 
 
@@ -356,3 +357,30 @@ def test_the_admin_index_has_one_scheduler_monitoring_section(staff_client, db):
 def test_the_page_has_a_favicon(staff_client, db):
     page = staff_client.get(URL).content.decode()
     assert 'rel="icon" href="/static/scheduler_monitor/favicon.svg"' in page
+
+
+def test_an_alert_storm_lists_the_worst_fifty_and_counts_the_rest_per_rule(staff_client, make_job):
+    """With every job overdue (the scheduler down an hour), the page stays a page."""
+    from django_apscheduler.models import DjangoJob
+
+    from scheduler_monitor.alert_rules import firing_alerts
+    from scheduler_monitor.dashboard.views import ALERTS_SHOWN
+
+    hour_ago = timezone.now() - timedelta(hours=1)
+    for n in range(ALERTS_SHOWN + 20):
+        job = make_job(job_id=f"storm_{n:03}")
+        DjangoJob.objects.create(id=job.job_id, next_run_time=hour_ago, job_state=b"")
+    firing = firing_alerts()
+    assert len(firing) > ALERTS_SHOWN + 19  # every job overdue, and the scheduler down
+    page = parse(staff_client.get(URL).content)
+    listed = [li for li in page.find_all("li", class_="sm-alert") if li.attrs.get("data-rule")]
+    assert [li.attrs["data-job-id"] for li in listed] == [
+        a.job_id or "" for a in firing[:ALERTS_SHOWN]
+    ]
+    more = page.by_id("sm-alerts-more")
+    assert int(more.attrs["data-hidden"]) == len(firing) - ALERTS_SHOWN
+    hidden_rules = {a.rule for a in firing[ALERTS_SHOWN:]}
+    assert {el.text for el in more.find_all(class_="sm-alert-rule")} == hidden_rules
+    assert int(page.by_id("sm-alerts").attrs["data-total"]) == len(firing)
+    chinese = staff_client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"另有 {len(firing) - ALERTS_SHOWN} 条告警未列出" in chinese
