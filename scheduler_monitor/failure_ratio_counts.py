@@ -121,14 +121,20 @@ def _count(start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
     return {row["job_pk"]: (row["runs"], row["failures"]) for row in rows}
 
 
-def _count_buckets(
-    size: timedelta, buckets: list[datetime]
-) -> dict[datetime, dict[int, tuple[int, int]]]:
+def bucket_columns(starts: list[datetime], size: timedelta) -> dict[str, Count]:
+    """Aggregates ``r{i}`` (runs) and ``f{i}`` (failed ones) started in each bucket."""
     columns = {}
-    for i, start in enumerate(buckets):
+    for i, start in enumerate(starts):
         inside = Q(started_at__gte=start, started_at__lt=start + size)
         columns[f"r{i}"] = Count("pk", filter=inside)
         columns[f"f{i}"] = Count("pk", filter=inside & Q(status__in=FAILED_STATUSES))
+    return columns
+
+
+def _count_buckets(
+    size: timedelta, buckets: list[datetime]
+) -> dict[datetime, dict[int, tuple[int, int]]]:
+    columns = bucket_columns(buckets, size)
     runs = _runs().filter(started_at__gte=buckets[0], started_at__lt=buckets[-1] + size)
     out: dict[datetime, dict[int, tuple[int, int]]] = {start: {} for start in buckets}
     for row in _per_job(runs).annotate(**columns):

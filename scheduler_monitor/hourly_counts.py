@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Q
 
 from scheduler_monitor.failure_counts import failures_per_job_and_bucket
+from scheduler_monitor.failure_ratio_counts import bucket_columns
 from scheduler_monitor.models import FAILED_STATUSES, TIMED_STATUSES, JobRun, RunStatus
 
 RECOUNT_SECONDS = 600
@@ -87,11 +88,7 @@ def _count(when: Q) -> tuple[int, int]:
 
 
 def _count_hours(hours: list[datetime]) -> dict[datetime, tuple[int, int]]:
-    columns = {}
-    for i, hour in enumerate(hours):
-        inside = Q(started_at__gte=hour, started_at__lt=hour + HOUR)
-        columns[f"r{i}"] = Count("pk", filter=inside)
-        columns[f"f{i}"] = Count("pk", filter=inside & Q(status__in=FAILED_STATUSES))
+    columns = bucket_columns(hours, HOUR)
     row = _recent_runs().filter(started_at__gte=hours[0], started_at__lt=hours[-1] + HOUR)
     values = row.aggregate(**columns)
     counted = {hour: (values[f"r{i}"], values[f"f{i}"]) for i, hour in enumerate(hours)}
