@@ -73,3 +73,35 @@ def test_failures_per_hour_equal_the_plain_counts(make_job, record_run):
     record_run(jobs[1], status=RunStatus.FAILURE, started_at=NOW)  # the current hour: live
     expected = failures_per_job_and_bucket([*hours, current + timedelta(hours=1)])
     assert hourly_counts.failures_per_job_and_hour(hours) == expected
+
+
+@pytest.mark.parametrize("minute", [0, 4, 7, 33, 59])
+def test_it_equals_a_plain_count_at_any_minute_of_the_hour(make_job, record_run, frozen, minute):
+    now = NOW.replace(minute=minute, second=17)
+    frozen.move_to(now)
+    rng = random.Random(minute)
+    job = make_job()
+    for _ in range(150):
+        status = rng.choice([RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.ABANDONED])
+        record_run(job, status=status, started_at=now - timedelta(minutes=rng.uniform(0, 25 * 60)))
+    since = now - timedelta(hours=24)
+    assert hourly_counts.runs_and_failures(since, now) == reference(since, now)
+    assert hourly_counts.runs_and_failures(since, now) == reference(since, now)  # memoised
+
+
+def test_the_partial_hours_read_only_their_live_minutes_once_memoised(
+    make_job, record_run, django_assert_num_queries, monkeypatch
+):
+    clock = [1000.0]
+    monkeypatch.setattr(hourly_counts, "monotonic", lambda: clock[0])
+    job = make_job()
+    since = NOW - timedelta(hours=24)
+    hourly_counts.runs_and_failures(since, NOW)
+    # In the current hour's settled buckets (15:00-15:15 at 15:20:30): memoised until a recount.
+    record_run(job, status=RunStatus.FAILURE, started_at=NOW - timedelta(minutes=12))
+    # In its live minutes (after 15:15): counted at once.
+    record_run(job, status=RunStatus.FAILURE, started_at=NOW - timedelta(minutes=1))
+    with django_assert_num_queries(2):  # one live range at each end
+        assert hourly_counts.runs_and_failures(since, NOW) == (1, 1)
+    clock[0] += hourly_counts.RECOUNT_SECONDS
+    assert hourly_counts.runs_and_failures(since, NOW) == (2, 2)
