@@ -6,12 +6,10 @@ import collections
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import models
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
 
-from scheduler_monitor.job_rows import READ_ALL_ABOVE, text_columns
+from scheduler_monitor.job_rows import next_run_texts, next_run_times_of, of_these, text_columns
 from scheduler_monitor.jobs import job_list, window_statistics
 from scheduler_monitor.models import JobDefinition, JobRun, RunStatus
 from scheduler_monitor.schedule_health import (
@@ -127,33 +125,21 @@ class PrometheusReading:
     @staticmethod
     def changed_jobs(pks: list[int]) -> list[tuple[tuple, tuple]]:
         """(row as in ``rows``, converted row) of these jobs, both from one read."""
-        jobs = job_list()
-        if len(pks) <= READ_ALL_ABOVE:
-            jobs = jobs.filter(pk__in=pks)
         wanted = set(pks)
         count = len(PROMETHEUS_ROW_FIELDS)
         columns = text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)
-        rows = jobs.values_list(*columns, *PROMETHEUS_ROW_FIELDS)
+        rows = of_these(job_list(), "pk", wanted).values_list(*columns, *PROMETHEUS_ROW_FIELDS)
         return [(row[:count], row[count:]) for row in rows if row[0] in wanted]
 
-    @staticmethod
-    def changed_next_runs(job_ids: list[str]) -> dict[str, tuple]:
-        """Job id -> (next run time as text, as a datetime) of these jobs (absent: none)."""
-        stored = DjangoJob.objects.all()
-        if len(job_ids) <= READ_ALL_ABOVE:
-            stored = stored.filter(id__in=job_ids)
-        wanted = set(job_ids)
-        text = Cast("next_run_time", output_field=models.TextField())
-        rows = stored.values_list("id", text, "next_run_time")
-        return {job_id: (raw, value) for job_id, raw, value in rows if job_id in wanted}
+    # Job id -> (next run time as text, as a datetime) of these jobs (absent: none).
+    changed_next_runs = staticmethod(next_run_times_of)
 
 
 def prometheus_reading(*, now: datetime) -> PrometheusReading:
     """What prometheus_snapshot reads, the job rows and next run times as text."""
     stats = window_statistics()
     rows = list(job_list().values_list(*text_columns(JobDefinition, PROMETHEUS_ROW_FIELDS)))
-    text = Cast("next_run_time", output_field=models.TextField())
-    next_runs = dict(DjangoJob.objects.values_list("id", text))
+    next_runs = next_run_texts()
     running_runs = running_by_job()
     stuck = stuck_runs_by_job(now=now)
     paused = PROMETHEUS_ROW_FIELDS.index("paused")

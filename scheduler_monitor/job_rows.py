@@ -71,32 +71,44 @@ def current_jobs(fields: tuple[str, ...]) -> list[JobDefinition]:
 
 
 def _build(fields: tuple[str, ...], pks: set[int]) -> dict[int, JobDefinition]:
-    jobs = job_list().only(*fields)
-    if len(pks) <= READ_ALL_ABOVE:
-        jobs = jobs.filter(pk__in=pks)
+    jobs = of_these(job_list().only(*fields), "pk", pks)
     return {job.pk: job for job in jobs if job.pk in pks}
+
+
+def of_these(queryset, field: str, values) -> models.QuerySet:
+    """``queryset`` narrowed to ``field`` in ``values``, unless they are many: then all of it
+    (the caller keeps the rows it wants; a long IN list cost more than the extra rows)."""
+    return (
+        queryset.filter(**{f"{field}__in": values}) if len(values) <= READ_ALL_ABOVE else queryset
+    )
+
+
+def next_run_texts() -> dict[str, str | None]:
+    """Each stored job's next run time as text (not converted: the change check)."""
+    text = Cast("next_run_time", output_field=models.TextField())
+    return dict(DjangoJob.objects.values_list("id", text))
+
+
+def next_run_times_of(job_ids) -> dict[str, tuple[str | None, datetime | None]]:
+    """Job id -> (next run time as text, as a datetime) of these jobs, both from one read."""
+    wanted = set(job_ids)
+    text = Cast("next_run_time", output_field=models.TextField())
+    rows = of_these(DjangoJob.objects.all(), "id", wanted).values_list("id", text, "next_run_time")
+    return {job_id: (raw, value) for job_id, raw, value in rows if job_id in wanted}
 
 
 def current_next_run_times() -> dict[str, datetime | None]:
     """``jobs.job_next_run_times()``, converting only the times that changed (two queries
     at most): 5,000 datetimes converted on every render were ~25 ms of the dashboard."""
-    text = Cast("next_run_time", output_field=models.TextField())
-    rows = list(DjangoJob.objects.values_list("id", text))
+    texts = next_run_texts()
     with _lock:
         known = dict(_next_runs)
-    changed = [job_id for job_id, raw in rows if job_id not in known or known[job_id][0] != raw]
-    fresh = {}
+    changed = {
+        job_id for job_id, raw in texts.items() if job_id not in known or known[job_id][0] != raw
+    }
+    current = {job_id: known[job_id] for job_id in texts if job_id not in changed}
     if changed:
-        stored = DjangoJob.objects.all()
-        if len(changed) <= READ_ALL_ABOVE:
-            stored = stored.filter(id__in=changed)
-        fresh = dict(stored.values_list("id", "next_run_time"))
-    current = {}
-    for job_id, raw in rows:
-        if job_id in known and known[job_id][0] == raw:
-            current[job_id] = known[job_id]
-        elif job_id in fresh:
-            current[job_id] = (raw, fresh[job_id])
+        current.update(next_run_times_of(changed))
     with _lock:
         _next_runs.clear()
         _next_runs.update(current)  # only the stored jobs: bounded by the job count
