@@ -22,15 +22,22 @@ from scheduler_monitor.models import (
 from scheduler_monitor.notification_channels import channel_test_send
 
 
-class IncidentEventInline(admin.TabularInline):
-    model = IncidentEvent
-    fields = ["at", "kind", "actor", "address", "notified", "details"]
-    readonly_fields = fields
+class HistoryInline(admin.TabularInline):
+    """A record's history shown under it: never added, changed or deleted by hand."""
+
     extra = 0
     can_delete = False
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class IncidentEventInline(HistoryInline):
+    model = IncidentEvent
+    fields = ["at", "kind", "actor", "address", "notified", "details"]
 
 
 @admin.register(Incident)
@@ -129,15 +136,9 @@ class NotificationChannelAdmin(RefusingNulAdmin):
                 self.message_user(request, f"{channel.name}: {error}", messages.ERROR)
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(HistoryInline):
     model = DeliveryAttempt
     fields = ["number", "started_at", "duration_ms", "ok", "status_code", "error"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OutboxMessage)
