@@ -107,7 +107,10 @@ class Watchdog:
                     self._write(deadline)
                 except Exception as exc:  # noqa: BLE001 - a database outage must not end the thread
                     logger.warning("Could not record run %s as timed out: %s", deadline.run_id, exc)
-                    close_old_connections()
+                    try:
+                        close_old_connections()
+                    except Exception as closing:  # noqa: BLE001 - nor may dropping a broken one
+                        logger.warning("Could not drop the broken connection: %s", closing)
                     with self._cond:
                         if deadline.run_id in self._live:
                             deadline.at = time.monotonic() + RETRY_WRITE_AFTER_SECONDS

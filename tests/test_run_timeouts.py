@@ -45,3 +45,25 @@ def test_it_retries_a_failed_write_until_the_run_ends():
     wait_for(lambda: len(attempts) == 2, timeout=5)
     assert attempts[1] - attempts[0] >= 0.9  # retried after RETRY_WRITE_AFTER_SECONDS
     assert watchdog.watching() == set()
+
+
+def test_a_connection_that_cannot_be_dropped_does_not_end_the_watchdog(monkeypatch):
+    """Dropping the broken connection after a failed write may fail too: keep watching."""
+    from scheduler_monitor import run_timeouts
+
+    def refuse():
+        raise RuntimeError("cannot even close the connection")
+
+    monkeypatch.setattr(run_timeouts, "close_old_connections", refuse)
+    attempts = []
+
+    def write(deadline):
+        attempts.append(deadline.run_id)
+        if len(attempts) == 1:
+            raise RuntimeError("database unavailable")
+
+    watchdog = Watchdog(write)
+    watchdog.watch(run_id=8, job_id="a", started_at=timezone.now(), timeout_seconds=0.05)
+    wait_for(lambda: len(attempts) == 2, timeout=5)
+    assert attempts == [8, 8]
+    assert watchdog.watching() == set()
